@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for tuilabel: a virtual environment with the package and its test
+# tools, tmux for the terminal tests, and a running MariaDB for the MySQL backend tests.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  for cand in python3.13 python3.12 python3.11; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      PY=$cand; break
+    fi
+  done
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]'
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
+
+# tmux drives the real-terminal test of `tuilabel score`.
+if ! command -v tmux >/dev/null; then
+  as_root apt-get update -qq && as_root apt-get install -y -qq tmux >/dev/null || echo "setup: could not install tmux" >&2
+fi
+
+# MariaDB for the MySQL backend tests (127.0.0.1:3306, root, empty password on our machines).
+if [ -x /usr/sbin/mariadbd ] && ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+  for _ in $(seq 1 30); do
+    (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null && break
+    sleep 1
+  done
+fi
+echo "setup: ready (.venv/bin/tuilabel)" >&2

@@ -1,0 +1,48 @@
+"""The `tuilabel` command line: thin commands over the package, one error boundary.
+
+Every user-facing error is a `TuilabelError`: it is printed as one line on stderr and the
+process exits with its code. Set TUILABEL_DEBUG=1 to see tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+# Importing a command module registers its commands on `app`.
+from tuilabel.cli import collect, data, label, roc, score  # noqa: F401
+from tuilabel.cli.app import app
+from tuilabel.errors import ExitCode, TuilabelError
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with a documented code (see tuilabel.errors)."""
+    debug = bool(os.environ.get("TUILABEL_DEBUG"))
+    try:
+        rv = app(args=argv, prog_name="tuilabel", standalone_mode=False)
+    except TuilabelError as exc:
+        if debug:
+            raise
+        print(f"tuilabel: error: {exc}", file=sys.stderr)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        print("tuilabel: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("tuilabel: interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # `tuilabel export | head`: the reader went away; that is not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,3 @@
+"""`tuilabel collect` (being written)."""
+
+from tuilabel.cli.app import app  # noqa: F401

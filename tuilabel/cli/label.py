@@ -1,0 +1,3 @@
+"""`tuilabel label` (being written)."""
+
+from tuilabel.cli.app import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""`tuilabel score` (being written)."""
+
+from tuilabel.cli.app import app  # noqa: F401

@@ -1,0 +1,230 @@
+"""The Store interface: everything tuilabel keeps, whatever the database behind it.
+
+Two implementations sit behind it (`sqlite.py`, `mysql.py`); `tuilabel.store.open_store` picks
+one from a path or URL. Every method that touches the database raises `StoreError` (never a
+driver exception) with a message that names the database but never a password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+#: The most labels stored per image (the original pipeline used k=5).
+MAX_K = 10
+
+#: What a rater can say about an image. `unrateable` (photo broken or not a photo) is kept
+#: apart from the three verdicts so that it never enters the ROC as a negative.
+VERDICTS = ("top1", "top5", "none", "unrateable")
+
+#: The original pipeline's export column `label_id`: 0 = top1, 1 = top5, 2 = none.
+VERDICT_TO_LABEL_ID = {"top1": 0, "top5": 1, "none": 2}
+LABEL_ID_TO_VERDICT = {v: k for k, v in VERDICT_TO_LABEL_ID.items()}
+
+ORDERS = ("random", "oldest", "uncertain")
+
+
+def utcnow() -> str:
+    """The current time as the ISO-8601 UTC text every table stores."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def url_hash(url: str) -> str:
+    """The key an image URL is indexed by (URLs can be longer than an index allows)."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """A labeled photo on its way into the store."""
+
+    tweet_id: str
+    url: str
+    model: str
+    predictions: Sequence[tuple[str, float]]  # (label, score), best first, 1..MAX_K of them
+    media_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    """A labeled photo as stored."""
+
+    id: int
+    tweet_id: str
+    url: str
+    model: str
+    predictions: tuple[tuple[str, float], ...]
+    media_id: str | None
+    labeled_at: str
+    n_ratings: int = 0
+
+    @property
+    def score1(self) -> float:
+        return self.predictions[0][1]
+
+    @property
+    def label1(self) -> str:
+        return self.predictions[0][0]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A photo that could not be labeled, and why (reason is a short token such as `http_404`)."""
+
+    tweet_id: str
+    url: str
+    model: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RatedImage:
+    """One rating joined with the image it rates (what export and analysis read)."""
+
+    rating_id: int
+    image: Image
+    rater: str
+    verdict: str
+    rated_at: str
+
+
+@dataclass
+class Stats:
+    images: int = 0
+    images_by_model: dict[str, int] = field(default_factory=dict)
+    failures_by_reason: dict[str, int] = field(default_factory=dict)
+    rated_images: int = 0
+    ratings_by_verdict: dict[str, int] = field(default_factory=dict)
+    ratings_by_rater: dict[str, int] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """One database of labeled images, failures and ratings.
+
+    Safe for one thread per Store object; open one Store per thread or process. Writers in
+    different processes (a labeler and several raters) may share a database.
+    """
+
+    #: A description of the database for messages (a path, or a URL without any password).
+    name: str
+
+    # -- images ---------------------------------------------------------------------------
+    @abstractmethod
+    def add_images(self, images: Iterable[NewImage]) -> int:
+        """Insert images in one transaction; ones already stored (same model, tweet id and
+        URL) are left unchanged. Returns how many were new. Clears any stored failure of the
+        same photo and model. Raises ValueError for an image with 0 or more than MAX_K
+        predictions or a score outside [0, 1]."""
+
+    @abstractmethod
+    def known_photos(self, model: str, photos: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of the given (tweet_id, url) pairs, those already labeled by `model`."""
+
+    @abstractmethod
+    def count_images(self, model: str | None = None) -> int:
+        """How many images are stored (for one model, or all)."""
+
+    @abstractmethod
+    def get_image(self, image_id: int) -> Image | None:
+        """One image by id, or None."""
+
+    # -- failures -------------------------------------------------------------------------
+    @abstractmethod
+    def add_failures(self, failures: Iterable[Failure]) -> None:
+        """Record failed photos in one transaction (a repeated failure updates its reason and
+        time and counts the attempt)."""
+
+    @abstractmethod
+    def failed_photos(self, model: str, photos: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Of the given (tweet_id, url) pairs, those recorded as failed for `model`."""
+
+    # -- rating ---------------------------------------------------------------------------
+    @abstractmethod
+    def claim_next(
+        self,
+        rater: str,
+        *,
+        n: int = 1,
+        order: str = "random",
+        model: str | None = None,
+        overlap: int = 1,
+        exclude: Sequence[int] = (),
+        claim_seconds: int = 900,
+    ) -> list[Image]:
+        """Up to `n` images for `rater` to rate next, and claim them for `claim_seconds`.
+
+        An image qualifies when `rater` has not rated it, it has fewer than `overlap` ratings,
+        and its ratings plus other raters' unexpired claims are fewer than `overlap` (so with
+        overlap 1 two raters are never given the same image). `exclude` lists image ids to
+        pass over (skipped in this session). `order`: random (a fixed shuffled order, no
+        ORDER BY RAND()), oldest (first stored first), uncertain (lowest top-1 score first).
+        The claim is atomic across processes."""
+
+    @abstractmethod
+    def release_claims(self, rater: str, image_ids: Sequence[int] | None = None) -> None:
+        """Drop `rater`'s claims (all of them, or on the given images)."""
+
+    @abstractmethod
+    def add_rating(self, image_id: int, rater: str, verdict: str) -> int:
+        """Store (or replace) `rater`'s verdict on an image, committed before returning.
+        Returns the rating id. Raises ValueError for an unknown verdict and StoreError for an
+        unknown image."""
+
+    @abstractmethod
+    def delete_rating(self, rating_id: int) -> bool:
+        """Remove one rating (undo), committed before returning. True if it existed."""
+
+    @abstractmethod
+    def count_rated(self, model: str | None = None, overlap: int = 1) -> tuple[int, int]:
+        """(images with at least `overlap` ratings, all images), for one model or all."""
+
+    @abstractmethod
+    def iter_ratings(
+        self, rater: str | None = None, model: str | None = None
+    ) -> Iterator[RatedImage]:
+        """Every rating joined with its image, oldest rating first, streamed (not loaded
+        whole), optionally for one rater and/or one model."""
+
+    @abstractmethod
+    def rating_columns(
+        self, rater: str | None = None, model: str | None = None, k: int = 5
+    ) -> dict[str, list]:
+        """The ratings as columns for fast analysis: image_id, rater, verdict, label1..label{k},
+        score1..score{k} (None where an image has fewer labels). Oldest rating first."""
+
+    # -- overview -------------------------------------------------------------------------
+    @abstractmethod
+    def stats(self) -> Stats:
+        """Counts for `tuilabel stats`."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection. Further calls raise StoreError."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_new_image(image: NewImage) -> None:
+    """Raise ValueError unless `image` can be stored."""
+    if not image.tweet_id:
+        raise ValueError("empty tweet id")
+    if not image.url:
+        raise ValueError("empty image URL")
+    if not 1 <= len(image.predictions) <= MAX_K:
+        raise ValueError(f"{len(image.predictions)} predictions; 1 to {MAX_K} can be stored")
+    for label, score in image.predictions:
+        if not (0.0 <= score <= 1.0):  # also rejects NaN
+            raise ValueError(f"score {score!r} for {label!r} is not between 0 and 1")
+
+
+def check_verdict(verdict: str) -> None:
+    if verdict not in VERDICTS:
+        raise ValueError(f"unknown verdict {verdict!r}; expected one of {', '.join(VERDICTS)}")
