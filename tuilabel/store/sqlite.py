@@ -1,0 +1,106 @@
+"""The SQLite backend (the default): one file, WAL mode, safe for a labeler and raters at once.
+
+The connection runs in autocommit mode; writes take `BEGIN IMMEDIATE` so that two processes
+never interleave a read-then-write (claims rely on this), and wait up to `busy_seconds` for
+another writer before giving up with a clear message.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from tuilabel.errors import StoreError
+from tuilabel.store.schema import SQLITE_MIGRATIONS
+from tuilabel.store.sql import SQLStore
+
+BUSY_SECONDS = 5.0
+
+
+class SQLiteStore(SQLStore):
+    driver_error = sqlite3.Error
+
+    def __init__(self, path: str | Path, *, busy_seconds: float = BUSY_SECONDS) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.name = str(self.path)
+        self.busy_seconds = busy_seconds
+        if self.path.is_dir():
+            raise StoreError(f"{self.name} is a folder, not a database file")
+        self._in_write = False
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=busy_seconds, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.name}: {exc}") from exc
+        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        try:
+            # Reading the schema first makes a file that is not SQLite fail here, untouched.
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self.db.enable_wal()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            self._closed = True
+            if "not a database" in str(exc) or "malformed" in str(exc):
+                raise StoreError(f"{self.name} is not a SQLite database") from exc
+            raise self._translate("opening the database", exc) from exc
+        self._migrate(
+            SQLITE_MIGRATIONS,
+            "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)",
+        )
+
+    def _translate(self, action: str, exc: BaseException) -> StoreError:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return StoreError(
+                f"{self.name} is locked by another writer (waited {self.busy_seconds:g} s); "
+                f"{action} did not happen"
+            )
+        return StoreError(f"{self.name}: {action} failed: {exc}")
+
+    def _fail(self, action: str, exc: BaseException) -> StoreError:
+        return self._translate(action, exc)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql, params)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        before = self.conn.total_changes
+        self.conn.executemany(sql, rows)
+        return self.conn.total_changes - before
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        if self._in_write:  # nested: part of the enclosing transaction
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._in_write = True
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._in_write = False
+
+    def _claim_lock(self) -> Any:
+        return nullcontext()  # BEGIN IMMEDIATE already serialises writers
+
+    def _insert_ignore(self, table: str, columns: Sequence[str]) -> str:
+        marks = ", ".join("?" * len(columns))
+        return f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+    def _close(self) -> None:
+        self.conn.close()
