@@ -1,0 +1,518 @@
+"""Fetching and decoding photos: http(s), file:// and local paths, an on-disk cache, limits.
+
+Why one module: `label` (thousands of photos through a thread pool) and `score` (one photo at a
+time in the TUI) must fail the same way on the same photo. Every per-photo problem is a
+`FetchError` (or its subclass `DecodeError`) carrying a short, stable `reason` token that the
+store records and the summary counts; these are data, not user errors, so they are deliberately
+*not* `TuilabelError`s and must never stop a run.
+
+Reason tokens (`FetchError.reason`):
+
+    fetching   dns, refused, timeout, connection, redirects, http_<code> (http_404, http_403,
+               http_410, http_429 ...; any 5xx is http_5xx), too_large, empty, bad_scheme,
+               not_found (local file), io (local file unreadable)
+    decoding   not_image, truncated, decompression_bomb, unsupported, empty
+
+Sizes follow Keras: `size` is `(height, width)`, like `keras.utils.load_img(target_size=...)`,
+and resizing is nearest-neighbour, as `load_img` does by default (checked against Keras 3.15's
+`keras/src/utils/image_utils.py`). Differences from `load_img`, on purpose: EXIF orientation is
+applied, alpha is composited on white (Keras drops it), 16-bit greyscale is scaled to 8 bits
+(Pillow clips it), and large JPEGs are decoded at a reduced scale with `draft()` first.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import logging
+import os
+import random
+import re
+import socket
+import tempfile
+import threading
+import time
+import warnings
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from tuilabel import __version__
+
+log = logging.getLogger(__name__)
+
+# Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; tuilabel treats the warning as the
+# error it announces. The filter is process-wide (warnings filters are global and
+# `catch_warnings` is not thread-safe), and `decode_image` re-checks the pixel count itself so
+# that the limit holds even where something resets the filters (pytest does, per test).
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+MiB = 1024 * 1024
+DEFAULT_TIMEOUT = (5.0, 20.0)
+DEFAULT_MAX_BYTES = 20 * MiB
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 0.5
+MAX_RETRY_AFTER = 30.0
+DEFAULT_POOL_SIZE = 32
+DEFAULT_USER_AGENT = (
+    f"tuilabel/{__version__} (photo labeling for research; python-requests)"
+)
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class FetchError(Exception):
+    """One photo could not be fetched: `reason` is a short token, `detail` a readable line.
+
+    Not a TuilabelError: a failed photo is recorded with its reason and skipped.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class DecodeError(FetchError):
+    """The bytes arrived but are not a usable image (not_image, truncated, ...)."""
+
+
+def default_cache_dir() -> Path:
+    """$TUILABEL_CACHE, else $XDG_CACHE_HOME/tuilabel/images, else ~/.cache/tuilabel/images."""
+    if os.environ.get("TUILABEL_CACHE"):
+        return Path(os.environ["TUILABEL_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "tuilabel" / "images"
+
+
+_DEFAULT = object()
+
+
+class Fetcher:
+    """Fetch photo bytes from http(s) URLs, file:// URLs and local paths; thread-safe.
+
+    One pooled `requests.Session` is shared by all threads (`pool_size` connections per host,
+    size it to the number of fetching threads). HTTP failures that may pass (connection errors,
+    timeouts, temporary DNS failure, 408/429/5xx) are retried `retries` times with exponential
+    backoff and jitter, honouring Retry-After (capped at `max_retry_after` seconds). Bodies over
+    `max_bytes` are refused from Content-Length or while streaming. Successful HTTP bodies are
+    cached under `cache_dir` in a file named by the sha256 of the URL string, so a second run
+    needs no network; local files are never cached. `cache_dir=None` disables the cache.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache_dir: Path | str | None | object = _DEFAULT,
+        timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        user_agent: str = DEFAULT_USER_AGENT,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        max_retry_after: float = MAX_RETRY_AFTER,
+        max_redirects: int = 5,
+    ) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        if cache_dir is _DEFAULT:
+            cache_dir = default_cache_dir()
+        self.cache_dir: Path | None = Path(cache_dir) if cache_dir is not None else None  # type: ignore[arg-type]
+        self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.max_bytes = max_bytes
+        self.max_retry_after = max_retry_after
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = user_agent
+        self._session.headers["Accept"] = "image/*,*/*;q=0.5"
+        self._session.max_redirects = max_redirects
+        # Retries are ours (they need our reasons and Retry-After cap), so urllib3's are off.
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._cache_warned = False
+        self._lock = threading.Lock()
+
+    # -- public ---------------------------------------------------------------------------
+    def fetch(self, url_or_path: str) -> bytes:
+        """Return the bytes at `url_or_path`, or raise FetchError with a reason token."""
+        target = url_or_path.strip()
+        if not target:
+            raise FetchError("not_found", "empty URL or path")
+        match = _SCHEME.match(target)
+        scheme = match.group(1).lower() if match else ""
+        if scheme in ("http", "https"):
+            return self._fetch_http(target)
+        if scheme == "file":
+            return self._read_local(_file_url_path(target))
+        if scheme and not os.path.exists(target):
+            raise FetchError("bad_scheme", f"only http, https and file URLs are fetched: {scheme}:")
+        return self._read_local(Path(target))
+
+    def cache_path(self, url: str) -> Path | None:
+        """Where the cached body of `url` lives (whether or not it exists yet)."""
+        if self.cache_dir is None:
+            return None
+        digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.cache_dir / digest[:2] / digest
+
+    def close(self) -> None:
+        """Close pooled connections. The Fetcher must not be used afterwards."""
+        self._session.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- local files ----------------------------------------------------------------------
+    def _read_local(self, path: Path) -> bytes:
+        path = path.expanduser()
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        try:
+            with path.open("rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > self.max_bytes:
+                    raise FetchError("too_large", f"{size} bytes > {self.max_bytes}: {path}")
+                data = f.read(self.max_bytes + 1)
+        except FileNotFoundError as exc:
+            raise FetchError("not_found", f"no such file: {path}") from exc
+        except IsADirectoryError as exc:
+            raise FetchError("io", f"is a directory: {path}") from exc
+        except OSError as exc:
+            raise FetchError("io", f"{exc.strerror or exc}: {path}") from exc
+        if len(data) > self.max_bytes:
+            raise FetchError("too_large", f"more than {self.max_bytes} bytes: {path}")
+        if not data:
+            raise FetchError("empty", f"0 bytes: {path}")
+        return data
+
+    # -- http -----------------------------------------------------------------------------
+    def _fetch_http(self, url: str) -> bytes:
+        cached = self._cache_get(url)
+        if cached is not None:
+            return cached
+        attempt = 0
+        while True:
+            try:
+                data = self._get_once(url)
+            except _Retryable as exc:
+                if attempt >= self.retries:
+                    raise exc.error from exc.__cause__
+                time.sleep(self._delay(attempt, exc.retry_after))
+                attempt += 1
+                continue
+            self._cache_put(url, data)
+            return data
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        base = self.backoff * (2**attempt)
+        return min(base * (0.5 + random.random()), self.max_retry_after)
+
+    def _get_once(self, url: str) -> bytes:
+        import requests
+
+        try:
+            with self._session.get(url, timeout=self.timeout, stream=True) as resp:
+                status = resp.status_code
+                if status >= 400:
+                    reason = "http_5xx" if status >= 500 else f"http_{status}"
+                    error = FetchError(reason, f"HTTP {status} {resp.reason or ''}".rstrip())
+                    if status in _RETRY_STATUS:
+                        raise _Retryable(error, _retry_after(resp.headers.get("Retry-After")))
+                    raise error
+                length = resp.headers.get("Content-Length")
+                if length and length.isdigit() and int(length) > self.max_bytes:
+                    raise FetchError("too_large", f"Content-Length {length} > {self.max_bytes}")
+                chunks: list[bytes] = []
+                total = 0
+                for chunk in resp.iter_content(chunk_size=64 * 1024):
+                    total += len(chunk)
+                    if total > self.max_bytes:
+                        raise FetchError("too_large", f"body over {self.max_bytes} bytes")
+                    chunks.append(chunk)
+        except (FetchError, _Retryable):
+            raise
+        except requests.exceptions.InvalidSchema as exc:
+            raise FetchError("bad_scheme", f"redirected to an unsupported URL: {exc}") from exc
+        except requests.exceptions.TooManyRedirects as exc:
+            raise FetchError("redirects", "too many redirects") from exc
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+            raise FetchError("bad_url", str(exc)) from exc
+        except requests.exceptions.RequestException as exc:
+            reason, retry = _classify_network_error(exc)
+            error = FetchError(reason, _short(exc))
+            if retry:
+                raise _Retryable(error, None) from exc
+            raise error from exc
+        if total == 0:
+            raise FetchError("empty", "0-byte body")
+        return b"".join(chunks)
+
+    # -- cache ----------------------------------------------------------------------------
+    def _cache_get(self, url: str) -> bytes | None:
+        path = self.cache_path(url)
+        if path is None:
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        # An empty file can only come from a crash between create and write: treat as a miss.
+        if not data or len(data) > self.max_bytes:
+            return None
+        return data
+
+    def _cache_put(self, url: str, data: bytes) -> None:
+        path = self.cache_path(url)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                with _suppress_oserror():
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            with self._lock:
+                if not self._cache_warned:
+                    self._cache_warned = True
+                    log.warning("image cache disabled, cannot write %s: %s", path.parent, exc)
+
+
+class _Retryable(Exception):
+    """Internal: a failure worth another attempt; carries the FetchError to raise at the end."""
+
+    def __init__(self, error: FetchError, retry_after: float | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+class _suppress_oserror:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        return exc_type is not None and issubclass(exc_type, OSError)
+
+
+def _file_url_path(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise FetchError("bad_scheme", f"file URL on another host: {parts.netloc}")
+    return Path(unquote(parts.path))
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _causes(exc: BaseException):
+    """Walk an exception, its causes/contexts and urllib3's `.reason` chain."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        cur = stack.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        for nxt in (cur.__cause__, cur.__context__, getattr(cur, "reason", None)):
+            if isinstance(nxt, BaseException):
+                stack.append(nxt)
+        stack.extend(a for a in cur.args if isinstance(a, BaseException))
+
+
+def _classify_network_error(exc: BaseException) -> tuple[str, bool]:
+    """(reason, worth retrying) for a requests exception."""
+    import requests
+    from urllib3.exceptions import NameResolutionError
+
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            transient = cause.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None))
+            return "dns", transient
+        if isinstance(cause, NameResolutionError):
+            inner = [c for c in _causes(cause) if isinstance(c, socket.gaierror)]
+            return "dns", bool(inner) and inner[0].errno == socket.EAI_AGAIN
+        if isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+        ):
+            return "refused", True
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout", True
+    for cause in _causes(exc):
+        if isinstance(cause, (socket.timeout, TimeoutError)):
+            return "timeout", True
+    return "connection", True
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+# -- decoding ---------------------------------------------------------------------------------
+
+_WHITE = (255, 255, 255)
+
+
+def decode_image(data: bytes, *, size: tuple[int, int] | None = None) -> Image.Image:
+    """Decode `data` into an RGB PIL image, optionally resized to `size` = (height, width).
+
+    Applies EXIF orientation, uses the first frame of animations, converts CMYK, palette,
+    alpha (composited on white), 16-bit and greyscale images to 8-bit RGB, and refuses images
+    over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`). With `size`, large JPEGs
+    are first decoded at a reduced DCT scale (`draft`), then resized nearest-neighbour exactly to
+    `size`, as `keras.utils.load_img(target_size=size)` does. Raises DecodeError.
+    """
+    if not data:
+        raise DecodeError("empty", "0 bytes")
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise DecodeError("not_image", _describe_non_image(data)) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DecodeError("decompression_bomb", str(exc)) from exc
+    except (OSError, EOFError, SyntaxError, ValueError) as exc:
+        raise DecodeError("truncated", f"cannot read header: {exc}") from exc
+    try:
+        result = _to_rgb(img, size)
+    except BaseException as exc:
+        img.close()
+        error = _decode_failure(img, exc)
+        if error is exc:
+            raise
+        raise error from exc
+    if result is not img:
+        img.close()
+    return result
+
+
+def _decode_failure(img: Image.Image, exc: BaseException) -> BaseException:
+    """The DecodeError for an exception raised while loading pixels (others pass through)."""
+    if isinstance(exc, DecodeError):
+        return exc
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return DecodeError("decompression_bomb", str(exc))
+    if isinstance(exc, (OSError, EOFError, SyntaxError, ValueError, IndexError)):
+        message = str(exc)
+        if "decoder" in message and "not available" in message:
+            return DecodeError("unsupported", f"{img.format} {img.mode}: {message}")
+        return DecodeError("truncated", f"{img.format}: {message}")
+    return exc
+
+
+def _to_rgb(img: Image.Image, size: tuple[int, int] | None) -> Image.Image:
+    width, height = img.size
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and width * height > limit:
+        raise DecodeError(
+            "decompression_bomb", f"{width}x{height} = {width * height} pixels > {limit}"
+        )
+    if getattr(img, "is_animated", False):
+        img.seek(0)
+    orientation = _orientation(img)
+    if size is not None and img.format == "JPEG":
+        th, tw = size
+        if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: the target is transposed
+            th, tw = tw, th
+        img.draft("RGB" if img.mode == "RGB" else None, (tw, th))
+    img.load()
+    if orientation not in (None, 1):
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception as exc:  # a damaged EXIF block must not cost the photo
+            log.debug("ignoring EXIF orientation: %s", exc)
+    rgb = _convert_rgb(img)
+    if size is not None:
+        th, tw = size
+        if rgb.size != (tw, th):
+            rgb = rgb.resize((tw, th), Image.Resampling.NEAREST)
+    return rgb
+
+
+def _orientation(img: Image.Image) -> int | None:
+    try:
+        value = img.getexif().get(0x0112)
+    except Exception:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _convert_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode == "RGB":
+        return img.copy() if img.readonly else img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        arr = np.asarray(img)
+        arr = np.clip(arr.astype(np.int64), 0, 65535) >> 8
+        return Image.fromarray(arr.astype(np.uint8), "L").convert("RGB")
+    if mode == "F":
+        arr = np.clip(np.nan_to_num(np.asarray(img)), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, "L").convert("RGB")
+    if mode == "P":
+        has_alpha = "transparency" in img.info or img.palette.mode == "RGBA"
+        img = img.convert("RGBA" if has_alpha else "RGB")
+        mode = img.mode
+        if mode == "RGB":
+            return img
+    if mode in ("LA", "La", "PA", "RGBa") or (mode == "L" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode == "RGB" and "transparency" in img.info:
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode == "RGBA":
+        background = Image.new("RGB", img.size, _WHITE)
+        background.paste(img, mask=img.getchannel("A"))
+        return background
+    return img.convert("RGB")
+
+
+def _describe_non_image(data: bytes) -> str:
+    head = data[:64].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        kind = "an HTML page"
+    elif head.startswith((b"{", b"[")):
+        kind = "JSON or text"
+    else:
+        kind = "unrecognised data"
+    return f"{kind}, {len(data)} bytes"
+
+
+def load_for_model(fetcher: Fetcher, url: str, size: tuple[int, int]) -> np.ndarray:
+    """Fetch and decode one photo into a float32 (height, width, 3) array in 0..255.
+
+    The same array `keras.utils.img_to_array(load_img(path, target_size=size))` gives, ready for
+    a model's `preprocess_input`. Raises FetchError (or DecodeError).
+    """
+    img = decode_image(fetcher.fetch(url), size=size)
+    return np.asarray(img, dtype=np.float32)
