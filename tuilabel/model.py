@@ -1,0 +1,500 @@
+"""The image classifier behind one small Protocol, so the pipeline and the TUI never see TensorFlow.
+
+`load_classifier()` builds one of three kinds:
+
+* a `keras.applications` ImageNet model by name (`vgg16`, the default, `resnet50`,
+  `mobilenet_v2`, `efficientnet_b0`, ...), each with its own input size and `preprocess_input`,
+  labelled with the 1000 ImageNet class names bundled in `tuilabel/data/` (no download);
+* a user's own Keras model (`path/model.keras` with a class-names file);
+* either of them with weights from a local file (`weights=PATH`), or with random weights
+  (`weights="none"`: meaningless predictions at the real cost, for tests and benchmarks).
+
+Weights: Keras' own download and cache ($KERAS_HOME/models, else ~/.keras/models) is the default.
+Keras deletes a cached file whose checksum does not match once its re-download fails, and
+offline it raises a bare `Exception`; so tuilabel checks the cached file itself first, never
+hands Keras a file it could delete, and turns every failure into one `ModelError` line that
+says which file, where it was looked for, its checksum and how to provide it.
+
+TensorFlow is imported only inside functions here: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from tuilabel.errors import ModelError
+
+#: Top-k labels per photo when nobody says otherwise (the original pipeline's k).
+DEFAULT_K = 5
+
+#: What `weights=` takes to build a model with random weights (tests, benchmarks).
+RANDOM_WEIGHTS = "none"
+
+Prediction = list[tuple[str, float]]
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """Anything that turns a batch of photos into top-k (label, score) lists.
+
+    `predict` takes float32 pixels 0..255, RGB, shape N x H x W x 3 with (H, W) ==
+    `input_size`; preprocessing happens inside. Scores are probabilities in [0, 1], best first.
+    A photo's scores do not depend on the other photos in its batch.
+    """
+
+    name: str
+    input_size: tuple[int, int]
+    labels: Sequence[str]
+
+    def predict(self, batch: np.ndarray, k: int = DEFAULT_K) -> list[Prediction]: ...
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """One `keras.applications` ImageNet model: constructor, preprocessing module, input size."""
+
+    constructor: str
+    module: str
+    input_size: int
+
+
+#: The ImageNet models of keras.applications, by the name `-m` takes.
+APPLICATIONS: dict[str, AppSpec] = {
+    "vgg16": AppSpec("VGG16", "vgg16", 224),
+    "vgg19": AppSpec("VGG19", "vgg19", 224),
+    "resnet50": AppSpec("ResNet50", "resnet50", 224),
+    "resnet101": AppSpec("ResNet101", "resnet", 224),
+    "resnet152": AppSpec("ResNet152", "resnet", 224),
+    "resnet50_v2": AppSpec("ResNet50V2", "resnet_v2", 224),
+    "resnet101_v2": AppSpec("ResNet101V2", "resnet_v2", 224),
+    "resnet152_v2": AppSpec("ResNet152V2", "resnet_v2", 224),
+    "mobilenet": AppSpec("MobileNet", "mobilenet", 224),
+    "mobilenet_v2": AppSpec("MobileNetV2", "mobilenet_v2", 224),
+    "mobilenet_v3_small": AppSpec("MobileNetV3Small", "mobilenet_v3", 224),
+    "mobilenet_v3_large": AppSpec("MobileNetV3Large", "mobilenet_v3", 224),
+    "inception_v3": AppSpec("InceptionV3", "inception_v3", 299),
+    "inception_resnet_v2": AppSpec("InceptionResNetV2", "inception_resnet_v2", 299),
+    "xception": AppSpec("Xception", "xception", 299),
+    "densenet121": AppSpec("DenseNet121", "densenet", 224),
+    "densenet169": AppSpec("DenseNet169", "densenet", 224),
+    "densenet201": AppSpec("DenseNet201", "densenet", 224),
+    "nasnet_mobile": AppSpec("NASNetMobile", "nasnet", 224),
+    "nasnet_large": AppSpec("NASNetLarge", "nasnet", 331),
+    **{
+        f"efficientnet_b{i}": AppSpec(f"EfficientNetB{i}", "efficientnet", size)
+        for i, size in enumerate((224, 240, 260, 300, 380, 456, 528, 600))
+    },
+    **{
+        f"efficientnet_v2_{v}": AppSpec(f"EfficientNetV2{v.upper()}", "efficientnet_v2", size)
+        for v, size in (("b0", 224), ("b1", 240), ("b2", 260), ("b3", 300), ("s", 384),
+                        ("m", 480), ("l", 480))
+    },
+    **{
+        f"convnext_{v}": AppSpec(f"ConvNeXt{v.capitalize().replace('Xl', 'XL')}", "convnext", 224)
+        for v in ("tiny", "small", "base", "large", "xlarge")
+    },
+}
+
+#: VGG16's ImageNet weights as Keras caches them (file name and MD5 from keras.applications).
+VGG16_WEIGHTS_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+VGG16_WEIGHTS_MD5 = "64373286793e3c8b2b4e3219cbf3544b"
+VGG16_WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_WEIGHTS_FILE
+)
+
+
+def normalise_model_name(name: str) -> str:
+    """`MobileNetV2`, `mobilenet-v2` and `mobilenet_v2` all name the same model."""
+    key = name.strip().lower().replace("-", "_")
+    if key in APPLICATIONS:
+        return key
+    squashed = key.replace("_", "")
+    for known in APPLICATIONS:
+        if known.replace("_", "") == squashed:
+            return known
+    return key
+
+
+def is_model_path(model: str) -> bool:
+    """A `-m` value names a file (the user's own model) rather than a keras.applications model."""
+    return (
+        os.sep in model
+        or model.endswith((".keras", ".h5", ".hdf5"))
+        or (Path(model).exists() and normalise_model_name(model) not in APPLICATIONS)
+    )
+
+
+# -- class names ------------------------------------------------------------------------------
+@cache
+def imagenet_labels() -> tuple[str, ...]:
+    """The 1000 ImageNet class names in Keras' spelling (`golden_retriever`), by index."""
+    text = resources.files("tuilabel.data").joinpath("imagenet_class_index.json").read_text(
+        encoding="utf-8"
+    )
+    index = json.loads(text)
+    return tuple(index[str(i)][1] for i in range(1000))
+
+
+def read_class_names(path: str | os.PathLike[str]) -> list[str]:
+    """Class names from a file: one per line (blank lines and `#` comments skipped), a JSON
+    list, or a Keras-style class index (`{"0": ["wnid", "name"], ...}` or `{"0": "name"}`)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ModelError(f"classes file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"cannot read classes file {p}: {exc}") from None
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"classes file {p} is not valid JSON: {exc}") from None
+        try:
+            if isinstance(data, list):
+                names = [str(x) for x in data]
+            else:
+                names = []
+                for i in range(len(data)):
+                    v = data[str(i)]
+                    names.append(str(v[-1] if isinstance(v, list) else v))
+        except (KeyError, IndexError, TypeError):
+            raise ModelError(
+                f'classes file {p}: expected a JSON list or {{"0": ..., "1": ...}}'
+            ) from None
+    else:
+        names = [
+            line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        ]
+    if not names:
+        raise ModelError(f"classes file {p} holds no class names")
+    return names
+
+
+# -- weights ----------------------------------------------------------------------------------
+def keras_cache_dirs() -> list[Path]:
+    """Where Keras keeps downloaded weights, in the order it uses them: $KERAS_HOME/models (or
+    ~/.keras/models), then /tmp/.keras/models, which Keras falls back to when the first is not
+    writable."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    dirs = [Path(os.path.expanduser(home)) / "models"]
+    tmp = Path("/tmp/.keras/models")
+    if tmp not in dirs:
+        dirs.append(tmp)
+    return dirs
+
+
+def file_md5(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_digest(path: Path, expected: str) -> str:
+    """The file's MD5, or SHA-256 when `expected` has SHA-256's length (Keras uses both)."""
+    if len(expected) == 64:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        return h.hexdigest()
+    return file_md5(path)
+
+
+def _how_to_provide(fname: str, where: Path, origin: str | None) -> str:
+    url = f" from {origin}" if origin else ""
+    return (
+        f"download it{url} on a machine with network access and copy it to {where / fname} "
+        f"(or set KERAS_HOME), or pass --weights FILE"
+    )
+
+
+def missing_weights_error(
+    model: str, fname: str, checksum: str | None, origin: str | None, reason: str
+) -> ModelError:
+    looked = " and ".join(str(d) for d in keras_cache_dirs())
+    algo = "SHA-256" if checksum and len(checksum) == 64 else "MD5"
+    check = f" ({algo} {checksum})" if checksum else ""
+    return ModelError(
+        f"{model} ImageNet weights not available: {fname}{check} is not in {looked} and "
+        f"could not be downloaded ({reason}); "
+        + _how_to_provide(fname, keras_cache_dirs()[0], origin)
+    )
+
+
+def cached_weights(fname: str, checksum: str | None, model: str, origin: str | None) -> Path | None:
+    """The verified cached file `fname`, or None when it is not cached.
+
+    A cached file whose checksum does not match raises ModelError and is left where it is
+    (Keras would try to re-download it and delete it when that fails)."""
+    for d in keras_cache_dirs():
+        path = d / fname
+        if path.is_file():
+            if checksum:
+                algo = "SHA-256" if len(checksum) == 64 else "MD5"
+                actual = file_digest(path, checksum)
+                if actual != checksum:
+                    raise ModelError(
+                        f"{model} weights file {path} has {algo} {actual}, expected {checksum} "
+                        f"(incomplete or a different file; left untouched); replace it: "
+                        f"{_how_to_provide(fname, d, origin)}"
+                    )
+            return path
+    return None
+
+
+@contextmanager
+def _guarded_keras_downloads(model: str) -> Iterator[None]:
+    """While building a keras.applications model with weights="imagenet": serve a verified
+    cached file without letting Keras touch it, refuse a cached file with a wrong checksum
+    (instead of Keras deleting it), and turn a failed download into one ModelError line."""
+    from keras.src.utils import file_utils
+
+    original = file_utils.get_file
+    served: list[Path] = []
+
+    def guarded_get_file(fname=None, origin=None, *args: Any, **kwargs: Any) -> str:
+        checksum = kwargs.get("file_hash") or kwargs.get("md5_hash")
+        name = fname or os.path.basename(str(origin or ""))
+        if name and kwargs.get("cache_subdir", "datasets") == "models" and not (
+            kwargs.get("extract") or kwargs.get("untar")
+        ):
+            found = cached_weights(name, checksum, model, origin)
+            if found is not None:
+                served.append(found)
+                return str(found)
+        try:
+            return original(fname, origin, *args, **kwargs)
+        except Exception as exc:  # Keras raises a bare Exception offline
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise missing_weights_error(model, name, checksum, origin, reason) from None
+
+    file_utils.get_file = guarded_get_file
+    try:
+        yield
+    except ModelError:
+        raise
+    except Exception as exc:
+        where = f" from {served[-1]}" if served else ""
+        raise ModelError(f"cannot load {model} weights{where}: {_short(exc)}") from None
+    finally:
+        file_utils.get_file = original
+
+
+# -- TensorFlow -------------------------------------------------------------------------------
+def _import_tf() -> tuple[Any, Any]:
+    """Import TensorFlow and Keras quietly (their C++ start-up chatter is not for users)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    return tf, keras
+
+
+class KerasClassifier:
+    """A Keras model wrapped for batch inference: one `tf.function` over preprocessing and the
+    model, traced once for any batch size (oneDNN on, TensorFlow's default thread counts)."""
+
+    def __init__(
+        self,
+        name: str,
+        model: Any,
+        labels: Sequence[str],
+        preprocess: Callable[[Any], Any] | None = None,
+    ) -> None:
+        tf, _ = _import_tf()
+        shape = tuple(model.input_shape)
+        if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
+            raise ModelError(
+                f"model {name} takes input of shape {shape}; tuilabel needs (None, H, W, 3) "
+                "with a fixed H and W"
+            )
+        n_out = model.output_shape[-1]
+        if len(labels) != n_out:
+            raise ModelError(
+                f"model {name} has {n_out} outputs but {len(labels)} class names were given"
+            )
+        self.name = name
+        self.model = model
+        self.labels = tuple(labels)
+        self.input_size = (int(shape[1]), int(shape[2]))
+        spec = tf.TensorSpec([None, *self.input_size, 3], tf.float32)
+
+        def forward(x: Any) -> Any:
+            if preprocess is not None:
+                x = preprocess(x)
+            return model(x, training=False)
+
+        self._forward = tf.function(forward, input_signature=[spec])
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """The model's class probabilities for a batch (N x classes, rows in [0, 1]).
+
+        A row with a value outside [0, 1] is taken for logits and softmaxed (row by row, so a
+        photo's scores never depend on its batch)."""
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        if x.ndim != 4 or x.shape[1:] != (*self.input_size, 3):
+            raise ValueError(
+                f"batch of shape {x.shape}; expected (N, {self.input_size[0]}, "
+                f"{self.input_size[1]}, 3)"
+            )
+        if len(x) == 0:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        out = np.asarray(self._forward(x), dtype=np.float64).reshape(len(x), -1)
+        bad = (out < 0).any(axis=1) | (out > 1 + 1e-6).any(axis=1)
+        if bad.any():
+            z = out[bad] - out[bad].max(axis=1, keepdims=True)
+            e = np.exp(z)
+            out[bad] = e / e.sum(axis=1, keepdims=True)
+        return np.clip(out, 0.0, 1.0)
+
+    def predict(self, batch: np.ndarray, k: int = DEFAULT_K) -> list[Prediction]:
+        probs = self.probabilities(batch)
+        k = max(1, min(k, probs.shape[1]))
+        top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        return [[(self.labels[j], float(row[j])) for j in idx] for row, idx in zip(probs, top, strict=True)]
+
+
+def _load_application(name: str, weights: str | None) -> KerasClassifier:
+    # Keras prints download chatter on stdout, which may be carrying `--csv -`.
+    with contextlib.redirect_stdout(sys.stderr):
+        return _build_application(name, weights)
+
+
+def _build_application(name: str, weights: str | None) -> KerasClassifier:
+    spec = APPLICATIONS[name]
+    tf, keras = _import_tf()
+    constructor = getattr(keras.applications, spec.constructor)
+    module = getattr(keras.applications, spec.module)
+    preprocess = module.preprocess_input
+    label_name = name
+    try:
+        if weights is None:
+            if name == "vgg16":
+                # Checked here too, with the constants the issue documents, before Keras runs.
+                cached = cached_weights(VGG16_WEIGHTS_FILE, VGG16_WEIGHTS_MD5, name,
+                                        VGG16_WEIGHTS_URL)
+                if cached is not None:
+                    model = constructor(weights=str(cached))
+                    return KerasClassifier(label_name, model, imagenet_labels(), preprocess)
+            with _guarded_keras_downloads(name):
+                model = constructor(weights="imagenet")
+        elif weights.lower() == RANDOM_WEIGHTS:
+            keras.utils.set_random_seed(0)
+            model = constructor(weights=None)
+            label_name = f"{name}-random"
+        else:
+            path = _existing_weights_file(weights)
+            model = constructor(weights=str(path))
+            label_name = _weights_model_name(name, path)
+    except ModelError:
+        raise
+    except Exception as exc:  # Keras reports bad weight files with many exception types
+        raise ModelError(f"cannot build {name}: {_short(exc)}") from None
+    return KerasClassifier(label_name, model, imagenet_labels(), preprocess)
+
+
+def _existing_weights_file(weights: str) -> Path:
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise ModelError(f"weights file not found: {path}")
+    if not os.access(path, os.R_OK):
+        raise ModelError(f"weights file is not readable: {path}")
+    return path
+
+
+def _weights_model_name(name: str, path: Path) -> str:
+    """The stored model name for `--weights FILE`: the plain name for VGG16's official file,
+    else name+file stem, so results of other weights never mix with the official ones."""
+    if name == "vgg16" and path.stat().st_size > 0 and file_md5(path) == VGG16_WEIGHTS_MD5:
+        return name
+    return f"{name}+{path.stem}"
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def default_classes_path(model_path: Path) -> Path:
+    """Where class names are looked for when `--classes` is not given: `NAME.classes.txt`."""
+    return model_path.with_name(model_path.stem + ".classes.txt")
+
+
+def _load_user_model(
+    path_text: str, weights: str | None, classes: str | os.PathLike[str] | None
+) -> KerasClassifier:
+    path = Path(path_text).expanduser()
+    if not path.exists():
+        known = ", ".join(sorted(APPLICATIONS))
+        raise ModelError(f"no model file {path} (and not a known model name: {known})")
+    if classes is None:
+        guess = default_classes_path(path)
+        if not guess.is_file():
+            raise ModelError(
+                f"no class names for {path}: pass --classes FILE (one name per line) "
+                f"or put them in {guess}"
+            )
+        classes = guess
+    labels = read_class_names(classes)
+    _, keras = _import_tf()
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise ModelError(f"cannot load model {path}: {_short(exc)}") from None
+    name = path.stem
+    if weights is not None and weights.lower() != RANDOM_WEIGHTS:
+        wpath = _existing_weights_file(weights)
+        try:
+            model.load_weights(wpath)
+        except Exception as exc:
+            raise ModelError(f"cannot load weights {wpath} into {path}: {_short(exc)}") from None
+        name = f"{name}+{wpath.stem}"
+    elif weights is not None:
+        raise ModelError("--weights none applies to keras.applications models only")
+    return KerasClassifier(name, model, labels, preprocess=None)
+
+
+def load_classifier(
+    model: str = "vgg16",
+    *,
+    weights: str | None = None,
+    classes: str | os.PathLike[str] | None = None,
+) -> KerasClassifier:
+    """Build the classifier `-m` names.
+
+    `model`: a keras.applications ImageNet model name (see APPLICATIONS) or the path of a
+    Keras model file (`.keras`/`.h5`) whose input is RGB pixels 0..255 (it does its own
+    preprocessing) and whose output is one score per class.
+    `weights`: None for the ImageNet weights from Keras' cache (downloaded when missing),
+    a local file, or "none" for random weights (meaningless predictions; tests/benchmarks).
+    `classes`: class names for a user's model (default NAME.classes.txt beside it).
+    Raises ModelError with one line for the user.
+    """
+    if is_model_path(model):
+        return _load_user_model(model, weights, classes)
+    name = normalise_model_name(model)
+    if name not in APPLICATIONS:
+        raise ModelError(
+            f"unknown model {model!r}: give a Keras model file or one of "
+            + ", ".join(sorted(APPLICATIONS))
+        )
+    if classes is not None:
+        raise ModelError(f"--classes applies to your own model file; {name} uses ImageNet's names")
+    return _load_application(name, weights)
