@@ -368,7 +368,10 @@ class KerasClassifier:
         probs = self.probabilities(batch)
         k = max(1, min(k, probs.shape[1]))
         top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-        return [[(self.labels[j], float(row[j])) for j in idx] for row, idx in zip(probs, top, strict=True)]
+        return [
+            [(self.labels[j], float(row[j])) for j in idx]
+            for row, idx in zip(probs, top, strict=True)
+        ]
 
 
 def _load_application(name: str, weights: str | None) -> KerasClassifier:
