@@ -252,13 +252,29 @@ class Fetcher:
             raise FetchError("bad_url", str(exc)) from exc
         except requests.exceptions.RequestException as exc:
             reason, retry = _classify_network_error(exc)
-            error = FetchError(reason, _short(exc))
+            error = FetchError(reason, self._network_detail(reason, url, exc))
             if retry:
                 raise _Retryable(error, None) from exc
             raise error from exc
         if total == 0:
             raise FetchError("empty", "0-byte body")
         return b"".join(chunks)
+
+    def _network_detail(self, reason: str, url: str, exc: BaseException) -> str:
+        import requests
+
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if reason == "dns":
+            return f"cannot resolve host {host}"
+        if reason == "refused":
+            return f"connection refused by {host}:{port}"
+        if reason == "timeout":
+            if isinstance(exc, requests.exceptions.ConnectTimeout):
+                return f"no connection to {host}:{port} within {self.timeout[0]:g} s"
+            return f"{host}:{port} sent nothing for {self.timeout[1]:g} s"
+        return _short(exc)
 
     # -- cache ----------------------------------------------------------------------------
     def _cache_get(self, url: str) -> bytes | None:
