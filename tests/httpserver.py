@@ -5,7 +5,7 @@ redirects), not mocks. The server runs in a daemon thread on an ephemeral port.
 
 Usage in a test module (tests/ is on sys.path, as for `conftest`):
 
-    from httpserver import Response, http_server  # noqa: F401  (importing registers the fixture)
+    from httpserver import Response, http_server_fixture  # noqa: F401  (registers `http_server`)
 
     def test_something(http_server):
         http_server.route("/cat.jpg", Response(200, {"Content-Type": "image/jpeg"}, jpeg_bytes))
@@ -20,7 +20,9 @@ A route is a `Response`, a list of them (the n-th request gets the n-th item, th
 repeats), or a callable taking a `Request` and returning a `Response`. Unknown paths get 404.
 Paths are matched exactly as sent, query string included if the route has one, else without.
 `unused_port()` gives a port nobody listens on (for "connection refused").
-Or without pytest: `with HTTPTestServer() as server: ...`.
+The fixture function is named `http_server_fixture` (the fixture itself `http_server`) so that
+importing it does not trip ruff's F811 in test signatures. Or, without the fixture:
+`with HTTPTestServer() as server: ...`.
 """
 
 from __future__ import annotations
@@ -191,9 +193,9 @@ def unused_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def http_server() -> Iterator[HTTPTestServer]:
-    """A fresh HTTPTestServer per test, closed afterwards."""
+@pytest.fixture(name="http_server")
+def http_server_fixture() -> Iterator[HTTPTestServer]:
+    """The `http_server` fixture: a fresh HTTPTestServer per test, closed afterwards."""
     server = HTTPTestServer()
     try:
         yield server

@@ -192,7 +192,7 @@ def test_large_jpeg_uses_draft(monkeypatch):
     data = encode(two_tone(1600, 1200), "JPEG", quality=90)
     img = decode_image(data, size=(224, 224))
     assert img.size == (224, 224)
-    (requested, reduced), = calls
+    ((requested, reduced),) = calls
     assert requested == (224, 224)
     assert reduced == (400, 300)  # DCT-scaled by 1/4 before any pixel was decoded
     assert close(px(img, 20, 112), (255, 0, 0), tol=30)

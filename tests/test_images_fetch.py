@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from httpserver import Response, http_server, unused_port  # noqa: F401  (fixture)
+from httpserver import Response, http_server_fixture, unused_port  # noqa: F401  (fixture)
 from PIL import Image
 
 from tuilabel.errors import TuilabelError

@@ -58,9 +58,7 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 MAX_RETRY_AFTER = 30.0
 DEFAULT_POOL_SIZE = 32
-DEFAULT_USER_AGENT = (
-    f"tuilabel/{__version__} (photo labeling for research; python-requests)"
-)
+DEFAULT_USER_AGENT = f"tuilabel/{__version__} (photo labeling for research; python-requests)"
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
