@@ -1,0 +1,375 @@
+"""The score app: one photo at a time, rated with j/k/l, committed on each key press.
+
+Collaborators are injected (see `factory.make_score_app`): a `StoreThread` that owns the
+database, and fetch/decode functions. Every blocking call runs in a Textual worker; workers
+report back with the messages in `messages.py`, and only the handlers here touch the session
+and the widgets.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable
+
+from PIL import Image as PILImage
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer
+
+from tuilabel.tui.cells import render_message
+from tuilabel.tui.messages import (
+    ImagesClaimed,
+    PhotoRendered,
+    ProgressCounted,
+    RatingFailed,
+    RatingSaved,
+    RatingUndone,
+    StoreFailed,
+)
+from tuilabel.tui.preload import Preloader
+from tuilabel.tui.screens import HelpScreen, RocBuilder, RocScreen
+from tuilabel.tui.session import Rated, Session
+from tuilabel.tui.storethread import StoreThread
+from tuilabel.tui.text import clean
+from tuilabel.tui.widgets import (
+    InfoPanel,
+    PhotoView,
+    ProgressPanel,
+    RateButtons,
+    StatusLine,
+    progress_text,
+)
+
+VERDICT_WORDS = {"top1": "top-1 correct", "top5": "in the top 5", "none": "none correct",
+                 "unrateable": "cannot rate"}
+
+#: Set to a file path to append "shown <image id> <unix time>" each time a photo's frame
+#: has been written (scripts/bench_score.py reads it).
+FRAME_LOG_ENV = "TUILABEL_FRAME_LOG"
+
+
+class ScoreApp(App[None]):
+    """Rate the model's top labels of each photo."""
+
+    TITLE = "tuilabel score"
+    CSS = """
+    #main { height: 1fr; }
+    #side { width: 42; height: 1fr; padding: 0 1; border-left: solid $primary; }
+    #info { height: auto; }
+    #progress { height: auto; margin-top: 1; }
+    #status { height: auto; margin-top: 1; }
+    RateButtons { margin-top: 1; }
+    """
+    BINDINGS = [
+        Binding("j", "rate('top1')", "top-1"),
+        Binding("k", "rate('top5')", "top-5"),
+        Binding("l", "rate('none')", "none"),
+        Binding("x", "rate('unrateable')", "can't rate"),
+        Binding("s", "skip", "skip"),
+        Binding("u", "undo", "undo"),
+        Binding("backspace", "undo", "undo", show=False),
+        Binding("r", "roc", "ROC"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        store: StoreThread,
+        fetch: Callable[[str], bytes],
+        decode: Callable[[bytes], PILImage.Image],
+        rater: str,
+        order: str = "random",
+        model: str | None = None,
+        overlap: int = 1,
+        truecolor: bool | None = None,
+        roc: RocBuilder | None = None,
+        freeze_gc: bool = True,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.rater = rater
+        self.order = order
+        self.model_filter = model
+        self.overlap = overlap
+        self.roc_builder = roc
+        self.session = Session(rater=rater)
+        if truecolor is None:
+            truecolor = self.console.color_system == "truecolor"
+        self.preloader = Preloader(fetch, decode, truecolor=truecolor)
+        self._freeze_gc = freeze_gc
+        self._claiming = False
+        self._counting = False
+        self._count_again = False
+        self._frame_log = os.environ.get(FRAME_LOG_ENV)
+        self._started_gc = False
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield PhotoView(id="photo")
+            with Vertical(id="side"):
+                yield InfoPanel(id="info")
+                yield ProgressPanel(id="progress")
+                yield StatusLine(id="status")
+                yield RateButtons()
+        yield Footer()
+
+    @property
+    def photo(self) -> PhotoView:
+        return self.query_one("#photo", PhotoView)
+
+    def pane_size(self) -> tuple[int, int]:
+        size = self.photo.size
+        return (size.width, size.height)
+
+    def on_mount(self) -> None:
+        self.query_one(StatusLine).say("Finding photos to rate…", "dim")
+        self.claim_more()
+        self.count_progress()
+
+    # -- claiming photos ------------------------------------------------------------------
+    def claim_more(self) -> None:
+        """Keep LOOKAHEAD photos claimed behind the one shown."""
+        wanted = self.session.wants_more()
+        if wanted and not self._claiming:
+            self._claiming = True
+            self.run_worker(self._claim(wanted, self.session.held_ids()), group="store")
+
+    async def _claim(self, n: int, exclude: list[int]) -> None:
+        rater, order, model, overlap = self.rater, self.order, self.model_filter, self.overlap
+        try:
+            images = await self.store.run(lambda s: s.claim_next(
+                rater, n=n, order=order, model=model, overlap=overlap, exclude=exclude))
+        except Exception as exc:  # noqa: BLE001 - shown on screen; the app keeps running
+            self._claiming = False
+            self.post_message(StoreFailed("finding the next photos", str(exc)))
+            return
+        self.post_message(ImagesClaimed(images, n))
+
+    def on_images_claimed(self, message: ImagesClaimed) -> None:
+        self._claiming = False
+        had_current = self.session.current is not None
+        self.session.add_claimed(message.images, message.asked)
+        if not had_current:
+            if self.session.current is not None:
+                self.query_one(StatusLine).say("j top-1 · k top-5 · l none · ? help", "dim")
+            self.show_current()
+        else:
+            self.preload_ahead()
+        self.claim_more()
+
+    # -- showing photos -------------------------------------------------------------------
+    def show_current(self) -> None:
+        """Put the current photo (or why there is none) on screen, from pre-built cells."""
+        image = self.session.current
+        info = self.query_one(InfoPanel)
+        info.show_image(image, self.rater)
+        size = self.pane_size()
+        if image is None and self.session.more_available:
+            self.photo.show(render_message(["Finding photos to rate…"], *size, style="dim"))
+        elif image is None:
+            self.photo.show(render_message(self._nothing_left(), *size, style="bold"))
+        else:
+            rendered = self.preloader.get(image.id, size)
+            if rendered is not None:
+                self._show_rendered(rendered)
+            else:
+                self.photo.show(render_message(["loading…"], *size, style="dim"))
+        self.preload_ahead()
+
+    def _show_rendered(self, rendered) -> None:
+        key = (rendered.image_id, rendered.size)
+        if self.photo.shown == key:
+            return
+        self.photo.show(rendered.strips, key)
+        if rendered.failure:
+            self.query_one(StatusLine).say(
+                f"photo not shown: {rendered.failure}. x = cannot rate, s = skip", "yellow")
+        if self._frame_log or not self._started_gc:
+            self.call_after_refresh(self._frame_written, rendered.image_id)
+
+    def _frame_written(self, image_id: int) -> None:
+        if self._frame_log:
+            with open(self._frame_log, "a", encoding="utf-8") as fh:
+                fh.write(f"shown {image_id} {time.time():.6f}\n")
+        if not self._started_gc and self._freeze_gc:
+            # Start-up garbage is done: move everything alive now out of the collector's
+            # sight, so that full collections stay short while rating (see the README).
+            self._started_gc = True
+            gc.collect()
+            gc.freeze()
+
+    def _nothing_left(self) -> list[str]:
+        s = self.session
+        lines = ["Nothing left to rate for " + clean(self.rater, 60), ""]
+        lines.append(f"{s.rated:,} of {s.total:,} photos have their ratings.")
+        if s.skipped:
+            lines.append(f"{len(s.skipped)} skipped in this sitting: reopen to see them again.")
+        lines += ["", "u = undo the last rating    q = quit"]
+        return lines
+
+    def preload_ahead(self) -> None:
+        size = self.pane_size()
+        s = self.session
+        upcoming = ([s.current] if s.current else []) + list(s.queue)
+        for image in upcoming:
+            self.preloader.request(self, image, size)
+        recent = [e.image.id for e in s.history[-2:]]
+        self.preloader.keep_only([i.id for i in upcoming] + recent, size)
+
+    def on_photo_rendered(self, message: PhotoRendered) -> None:
+        rendered = message.rendered
+        self.preloader.store(rendered)
+        current = self.session.current
+        if current is not None and rendered.image_id == current.id \
+                and rendered.size == self.pane_size():
+            self._show_rendered(rendered)
+
+    def on_resize(self, event) -> None:
+        self.call_after_refresh(self._pane_resized)
+
+    def _pane_resized(self) -> None:
+        if self.session.current is not None or not self.session.more_available:
+            self.show_current()
+
+    # -- rating ---------------------------------------------------------------------------
+    def action_rate(self, verdict: str) -> None:
+        image = self.session.current
+        if image is None:
+            self.bell()
+            return
+        rater = self.rater
+        future = self.store.submit(lambda s: s.add_rating(image.id, rater, verdict))
+        entry = self.session.record(verdict, future)
+        self.show_current()
+        self.run_worker(self._await_rating(entry), group="store")
+        self.claim_more()
+
+    async def _await_rating(self, entry: Rated) -> None:
+        import asyncio
+
+        try:
+            rating_id = await asyncio.wrap_future(entry.rating_id)
+        except Exception as exc:  # noqa: BLE001 - reported and the photo shown again
+            self.post_message(RatingFailed(entry, str(exc)))
+            return
+        self.post_message(RatingSaved(entry, rating_id))
+
+    def on_rating_saved(self, message: RatingSaved) -> None:
+        entry = message.entry
+        self.query_one(StatusLine).say(
+            f"✓ stored: {VERDICT_WORDS[entry.verdict]} (tweet {entry.image.tweet_id})", "green")
+        self.count_progress()
+
+    def on_rating_failed(self, message: RatingFailed) -> None:
+        entry, s = message.entry, self.session
+        self.query_one(StatusLine).say(f"✗ NOT stored: {message.error}", "bold red")
+        self.notify(f"Rating not stored: {clean(message.error, 200)}", severity="error")
+        if entry in s.history:  # show that photo again, to be rated once more
+            s.history.remove(entry)
+            if s.current is not None:
+                s.queue.appendleft(s.current)
+            s.current = entry.image
+            self.show_current()
+
+    def action_skip(self) -> None:
+        if self.session.current is None:
+            self.bell()
+            return
+        skipped = self.session.skip()
+        rater = self.rater
+        self.store.submit(lambda s: s.release_claims(rater, [skipped.id]))
+        self.query_one(StatusLine).say(f"skipped tweet {skipped.tweet_id}", "dim")
+        self.show_current()
+        self.claim_more()
+
+    def action_undo(self) -> None:
+        entry = self.session.undo()
+        if entry is None:
+            self.query_one(StatusLine).say("nothing to undo in this sitting", "yellow")
+            self.bell()
+            return
+
+        def delete(s) -> bool:
+            try:
+                rating_id = entry.rating_id.result()  # done: calls run in order
+            except Exception:  # noqa: BLE001 - it was never stored
+                return False
+            return s.delete_rating(rating_id)
+
+        future = self.store.submit(delete)
+        self.show_current()
+        self.run_worker(self._await_undo(entry, future), group="store")
+
+    async def _await_undo(self, entry: Rated, future) -> None:
+        import asyncio
+
+        try:
+            existed = await asyncio.wrap_future(future)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(StoreFailed("undoing the last rating", str(exc)))
+            return
+        self.post_message(RatingUndone(entry, existed))
+
+    def on_rating_undone(self, message: RatingUndone) -> None:
+        self.query_one(StatusLine).say(
+            f"↶ undone: {VERDICT_WORDS[message.entry.verdict]} "
+            f"(tweet {message.entry.image.tweet_id})", "cyan")
+        self.count_progress()
+
+    # -- progress -------------------------------------------------------------------------
+    def count_progress(self) -> None:
+        if self._counting:
+            self._count_again = True
+            return
+        self._counting = True
+        self.run_worker(self._count(), group="store")
+
+    async def _count(self) -> None:
+        try:
+            rated, total = await self.store.run(
+                lambda s: s.count_rated(self.model_filter, self.overlap))
+        except Exception as exc:  # noqa: BLE001
+            self._counting = False
+            self.post_message(StoreFailed("counting the ratings", str(exc)))
+            return
+        self.post_message(ProgressCounted(rated, total))
+
+    def on_progress_counted(self, message: ProgressCounted) -> None:
+        self._counting = False
+        s = self.session
+        s.rated, s.total = message.rated, message.total
+        self.query_one(ProgressPanel).update(progress_text(
+            s.rated, s.total, s.per_minute(), s.eta_seconds(), len(s.history)))
+        if s.current is None and not s.more_available:
+            self.show_current()
+        if self._count_again:
+            self._count_again = False
+            self.count_progress()
+
+    def on_store_failed(self, message: StoreFailed) -> None:
+        self.query_one(StatusLine).say(f"✗ {message.what} failed: {message.error}", "bold red")
+        self.notify(f"{message.what} failed: {clean(message.error, 200)}", severity="error")
+
+    # -- other screens, quitting ----------------------------------------------------------
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_roc(self) -> None:
+        if self.roc_builder is None:
+            self.notify("The ROC screen is not available in this build.", severity="warning")
+            return
+        self.push_screen(RocScreen(self.roc_builder))
+
+    async def action_quit(self) -> None:
+        rater = self.rater
+        try:  # let others have the photos claimed ahead; ratings are already committed
+            await self.store.run(lambda s: s.release_claims(rater))
+        except Exception:  # noqa: BLE001 - claims expire on their own
+            pass
+        self.exit()

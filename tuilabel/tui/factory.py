@@ -1,0 +1,60 @@
+"""One factory that builds the score app, used by the CLI and by the tests alike.
+
+It opens the store on its own thread (`StoreThread`), makes the same `Fetcher` (and image cache)
+that `tuilabel label` uses unless one is given, and wires the ROC screen when the analysis
+capability is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tuilabel.store import open_store
+from tuilabel.tui.app import ScoreApp
+from tuilabel.tui.screens import RocBuilder
+from tuilabel.tui.storethread import StoreThread
+
+
+def open_store_thread(db: str | None) -> StoreThread:
+    """The store named by `db`, opened on its own thread. Never creates an SQLite file."""
+    return StoreThread(lambda: open_store(db, create=False))
+
+
+def default_roc_builder() -> RocBuilder | None:
+    """The ROC screen's content builder, or None where the analysis capability is missing."""
+    try:
+        from tuilabel.tui.roc import build_roc_report
+    except ImportError:
+        return None
+    return build_roc_report
+
+
+def make_score_app(
+    store: StoreThread,
+    *,
+    rater: str,
+    order: str = "random",
+    model: str | None = None,
+    overlap: int = 1,
+    fetcher=None,
+    truecolor: bool | None = None,
+    roc: RocBuilder | None | Callable = "default",  # type: ignore[assignment]
+    freeze_gc: bool = True,
+) -> ScoreApp:
+    """A ScoreApp over an open store thread; `fetcher` defaults to `label`'s Fetcher."""
+    from tuilabel.images import Fetcher, decode_image
+
+    if fetcher is None:
+        fetcher = Fetcher(pool_size=4)
+    return ScoreApp(
+        store=store,
+        fetch=fetcher.fetch,
+        decode=decode_image,
+        rater=rater,
+        order=order,
+        model=model,
+        overlap=overlap,
+        truecolor=truecolor,
+        roc=default_roc_builder() if roc == "default" else roc,
+        freeze_gc=freeze_gc,
+    )

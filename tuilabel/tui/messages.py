@@ -1,0 +1,89 @@
+"""Messages that workers post back to the app, named for what already happened.
+
+Workers never touch widgets: they post one of these, and the app's handler (on the UI thread)
+updates the session and the screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+from textual.strip import Strip
+
+from tuilabel.store.base import Image
+from tuilabel.tui.session import Rated
+
+
+class ImagesClaimed(Message):
+    """The store handed out photos to rate next (`asked` is how many were asked for)."""
+
+    def __init__(self, images: list[Image], asked: int) -> None:
+        super().__init__()
+        self.images = images
+        self.asked = asked
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A photo turned into cells for one pane size, or the placeholder saying why it could
+    not be (`failure` is then a short reason such as `http_404`)."""
+
+    image_id: int
+    size: tuple[int, int]
+    strips: list[Strip]
+    failure: str | None = None
+    detail: str = ""
+
+
+class PhotoRendered(Message):
+    """A worker finished the cells of one photo at one pane size."""
+
+    def __init__(self, rendered: Rendered) -> None:
+        super().__init__()
+        self.rendered = rendered
+
+
+class RatingSaved(Message):
+    """A rating was committed to the store."""
+
+    def __init__(self, entry: Rated, rating_id: int) -> None:
+        super().__init__()
+        self.entry = entry
+        self.rating_id = rating_id
+
+
+class RatingFailed(Message):
+    """A rating could not be stored (the photo is shown again)."""
+
+    def __init__(self, entry: Rated, error: str) -> None:
+        super().__init__()
+        self.entry = entry
+        self.error = error
+
+
+class RatingUndone(Message):
+    """An earlier rating was deleted from the store."""
+
+    def __init__(self, entry: Rated, existed: bool) -> None:
+        super().__init__()
+        self.entry = entry
+        self.existed = existed
+
+
+class ProgressCounted(Message):
+    """The store counted the rated photos and all photos."""
+
+    def __init__(self, rated: int, total: int) -> None:
+        super().__init__()
+        self.rated = rated
+        self.total = total
+
+
+class StoreFailed(Message):
+    """A background database call failed; `what` says which."""
+
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__()
+        self.what = what
+        self.error = error

@@ -1,0 +1,74 @@
+"""`tuilabel score` as a plain function: check the terminal and the database, run the app.
+
+No Textual import at module level: the terminal checks and the colour setting must happen
+before Textual is imported (it reads TEXTUAL_COLOR_SYSTEM once, at import).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+
+from tuilabel.errors import DataError, InputError
+from tuilabel.store.base import ORDERS
+
+
+def default_rater() -> str:
+    """The login name (what each rating carries unless --rater is given)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (e.g. a container without passwd)
+        raise InputError("cannot tell your login name: pass --rater NAME") from None
+
+
+def check_terminal() -> None:
+    """Refuse to start a full-screen app without a terminal (it would hang or garble)."""
+    for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout),
+                         ("stderr (where Textual draws the screen)", sys.stderr)):
+        if stream is None or not stream.isatty():
+            raise InputError(
+                f"`tuilabel score` is interactive and needs a terminal, but {name} is not one "
+                "(run it in a terminal, or over `ssh -t`)"
+            )
+    if os.environ.get("TERM") == "dumb":
+        raise InputError("`tuilabel score` needs a terminal with cursor control (TERM=dumb)")
+
+
+def run_score(
+    db: str | None,
+    *,
+    rater: str | None = None,
+    order: str = "random",
+    model: str | None = None,
+    overlap: int = 1,
+    truecolor: bool = False,
+) -> None:
+    """Run the score app until the rater quits. Raises TuilabelError for the user's mistakes."""
+    if order not in ORDERS:
+        raise InputError(f"unknown --order {order!r}: use one of {', '.join(ORDERS)}")
+    if overlap < 1:
+        raise InputError("--overlap must be at least 1")
+    if rater is not None and not rater.strip():
+        raise InputError("--rater must not be empty")
+    rater = rater.strip() if rater else default_rater()
+    check_terminal()
+    if truecolor:
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = "truecolor"
+
+    from tuilabel.tui.factory import make_score_app, open_store_thread
+
+    store = open_store_thread(db)
+    try:
+        _, total = store.call(lambda s: s.count_rated(model, overlap))
+        if total == 0:
+            where = f" labeled by model {model!r}" if model else ""
+            raise DataError(
+                f"{store.name} has no photos{where} to rate: fill it with `tuilabel label` "
+                "(classify the photos of tweets) or `tuilabel load` (import an export)"
+            )
+        app = make_score_app(store, rater=rater, order=order, model=model, overlap=overlap,
+                             truecolor=True if truecolor else None)
+        app.run()
+    finally:
+        store.close()

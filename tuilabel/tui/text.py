@@ -1,0 +1,30 @@
+"""Text that comes from the data (labels, URLs, tweet ids, rater names) made safe to show.
+
+Everything shown from the database goes through `clean` and is put on screen as a Rich `Text`
+object (never parsed as markup), so neither Rich/Textual markup such as ``[bold]`` nor terminal
+control sequences (ESC, BEL, CR, bidirectional overrides) in the data can change the screen.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 control characters, DEL, and the Unicode bidi embedding/override/isolate controls
+# (they can reorder what follows them on the line).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+_LINKABLE = re.compile(r"^(https?|file)://", re.IGNORECASE)
+
+
+def clean(value: object, limit: int = 500) -> str:
+    """`value` as one line of printable text: control characters replaced by `?`, cut at
+    `limit` characters."""
+    text = _CONTROL.sub("?", str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def link_target(url: str) -> str | None:
+    """The URL to attach as a terminal hyperlink (OSC 8), or None when it should not be one:
+    only http(s) and file URLs without control characters or spaces are linked."""
+    if not _LINKABLE.match(url) or _CONTROL.search(url) or " " in url:
+        return None
+    return url
