@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-import click
+import typer
 
 # Importing a command module registers its commands on `app`.
 from tuilabel.cli import collect, data, label, roc, score  # noqa: F401
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"tuilabel: error: {exc}", file=sys.stderr)
         sys.exit(int(exc.exit_code))
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("tuilabel: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
     except KeyboardInterrupt:
@@ -37,9 +37,13 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print("tuilabel: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors (Typer's own copy of click's)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            print(f"tuilabel: error: {exc}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
     except BrokenPipeError:
         # `tuilabel export | head`: the reader went away; that is not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
