@@ -1,0 +1,84 @@
+"""Analysis of the ratings: where the top-1 score can be trusted.
+
+Pure functions over numpy arrays that return dataclasses; no terminal, no plotting (that is
+`tuilabel.plots`). Nothing here imports TensorFlow, Textual or Typer.
+
+For a live view (the TUI's `r` key in `tuilabel score`), two cheap calls, no bootstrap:
+
+    from tuilabel.analysis import roc_from_store
+    from tuilabel.plots import roc_plot
+
+    result = roc_from_store(store, rater=None, model=None, positive="top1")
+    text = roc_plot(result, width, height, color=True)   # ANSI string; Text.from_ansi(text)
+    if result.defined: result.auc, result.youden.threshold, result.closest.threshold
+    else: result.message   # e.g. "not enough ratings yet: all 3 rating(s) are positive ..."
+
+`roc_from_store` never raises for too few ratings (only StoreError if the database fails);
+on 100,000 ratings it takes well under a second. The full report (`report.run` / `analyse`)
+adds the grid cross-check, categories, histograms, PR curve, bootstrap and rater agreement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuilabel.analysis.agreement import Agreement, PairAgreement, agreement, kappas
+from tuilabel.analysis.bootstrap import BootstrapResult, bootstrap
+from tuilabel.analysis.data import (
+    VERDICT_NAMES,
+    Ratings,
+    RatingTable,
+    ratings_from_table,
+    read_tsv,
+    table_from_columns,
+)
+from tuilabel.analysis.report import Report, analyse, report_to_dict, run
+from tuilabel.analysis.roc import (
+    GridResult,
+    OperatingPoint,
+    RocResult,
+    ThresholdMetrics,
+    notebook_grid,
+    roc_from_ratings,
+    roc_result,
+    undefined_message,
+)
+
+__all__ = [
+    "VERDICT_NAMES",
+    "Agreement",
+    "BootstrapResult",
+    "GridResult",
+    "OperatingPoint",
+    "PairAgreement",
+    "RatingTable",
+    "Ratings",
+    "Report",
+    "RocResult",
+    "ThresholdMetrics",
+    "agreement",
+    "analyse",
+    "bootstrap",
+    "kappas",
+    "notebook_grid",
+    "ratings_from_table",
+    "read_tsv",
+    "report_to_dict",
+    "roc_from_ratings",
+    "roc_from_store",
+    "roc_result",
+    "run",
+    "table_from_columns",
+    "undefined_message",
+]
+
+
+def roc_from_store(store, rater: str | None = None, model: str | None = None,
+                   positive: str = "top1") -> RocResult:
+    """The exact ROC of the ratings in an open Store so far (majority verdict per image, or
+    `rater`'s). Returns a result with `message` set, rather than raising, when there are too
+    few ratings for a ROC (none, or one class only)."""
+    table = table_from_columns(store.rating_columns(rater=rater, model=model))
+    if table.n == 0:
+        return roc_result(np.zeros(0, bool), np.zeros(0), positive)
+    return roc_from_ratings(ratings_from_table(table, rater, store.name), positive)

@@ -1,0 +1,293 @@
+"""Ratings as numpy arrays, one verdict per image, from the store or from an original TSV export.
+
+Everything downstream (ROC, bootstrap, categories) works on `Ratings`: flat arrays that are
+cheap to slice, built once from the store's columns or streamed from a TSV file.
+
+Several raters per image: unless one rater is picked, each image gets the majority verdict of
+its raters. `unrateable` ratings are dropped before the vote (they say nothing about the
+model). A tie goes to the verdict that is worse for the model (none > top5 > top1), so a
+split panel never credits the model with more than its raters agreed on; ties are counted and
+reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tuilabel.errors import DataError, InputError
+
+#: The three verdicts that enter the analysis, in their natural order (best for the model
+#: first); their index is the verdict code used in the arrays (and the export's label_id).
+VERDICT_NAMES = ("top1", "top5", "none")
+UNRATEABLE = 3
+_VERDICT_CODE = {"top1": 0, "top5": 1, "none": 2, "unrateable": UNRATEABLE}
+
+#: Columns of the original export (`select * from classifications`).
+TSV_COLUMNS = (
+    "id", "tweet_id", "link",
+    "keyword1", "score1", "keyword2", "score2", "keyword3", "score3",
+    "keyword4", "score4", "keyword5", "score5", "label_id",
+)
+_TSV_REQUIRED = ("score1", "label_id")
+K = 5
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """One verdict per image (majority or one rater's), with the image's top-k scores."""
+
+    image_id: np.ndarray  # int64, shape (n,)
+    verdict: np.ndarray  # int8 codes into VERDICT_NAMES, shape (n,)
+    scores: np.ndarray  # float64, shape (n, K); NaN where an image has fewer labels
+    label1: np.ndarray  # int32 codes into `labels`, shape (n,)
+    labels: tuple[str, ...]  # the top-1 label vocabulary
+    source: str  # where the ratings came from, for the report
+    n_read: int  # ratings (or rows) read, before votes and exclusions
+    notes: tuple[str, ...] = ()  # what was left out or decided, in plain words
+    tied_votes: int = 0  # images whose raters split evenly (majority mode)
+
+    @property
+    def n(self) -> int:
+        return int(self.verdict.shape[0])
+
+    def binary(self, positive: str) -> tuple[np.ndarray, np.ndarray]:
+        """(y, score) for a positive class: top1 scored by score1; top5 ("a right label is
+        within the top 5") scored by the sum of the top-5 scores."""
+        if positive == "top1":
+            return self.verdict == 0, self.scores[:, 0]
+        if positive == "top5":
+            return self.verdict <= 1, np.nansum(self.scores[:, :K], axis=1)
+        raise InputError(f"unknown positive class {positive!r}: use top1 or top5")
+
+
+def empty_ratings(source: str, notes: tuple[str, ...] = ()) -> Ratings:
+    return Ratings(
+        image_id=np.zeros(0, np.int64), verdict=np.zeros(0, np.int8),
+        scores=np.zeros((0, K)), label1=np.zeros(0, np.int32), labels=(),
+        source=source, n_read=0, notes=notes,
+    )
+
+
+def _factorize(values: list) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes for a list of strings (None becomes "(none)"), in first-seen order."""
+    index: dict = {}
+    codes = np.fromiter(
+        (index.setdefault(v, len(index)) for v in values), dtype=np.int32, count=len(values)
+    )
+    return codes, tuple("(none)" if v is None else str(v) for v in index)
+
+
+@dataclass(frozen=True)
+class RatingTable:
+    """Every rating as read from the store (several per image possible), as codes."""
+
+    image_id: np.ndarray  # int64
+    rater: np.ndarray  # int32 codes into `raters`
+    raters: tuple[str, ...]
+    verdict: np.ndarray  # int8: 0..2, or UNRATEABLE
+    scores: np.ndarray  # float64 (n, K)
+    label1: np.ndarray  # int32 codes into `labels`
+    labels: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        return int(self.verdict.shape[0])
+
+
+def table_from_columns(cols: dict[str, list]) -> RatingTable:
+    """Turn `Store.rating_columns()` output into arrays."""
+    n = len(cols["image_id"])
+    image_id = np.asarray(cols["image_id"], dtype=np.int64).reshape(n)
+    verdict = np.fromiter(
+        (_VERDICT_CODE.get(v, -1) for v in cols["verdict"]), dtype=np.int8, count=n
+    )
+    if (verdict < 0).any():
+        bad = sorted({v for v in cols["verdict"] if v not in _VERDICT_CODE})
+        raise DataError(f"unknown verdicts in the store: {', '.join(map(repr, bad))}")
+    scores = np.full((n, K), np.nan)
+    for j in range(K):
+        col = cols.get(f"score{j + 1}")
+        if col is not None and n:
+            scores[:, j] = np.asarray(col, dtype=np.float64)  # None -> NaN
+    rater, raters = _factorize(cols["rater"])
+    label1, labels = _factorize(cols.get("label1", [None] * n))
+    return RatingTable(image_id, rater, raters, verdict, scores, label1, labels)
+
+
+def ratings_from_table(table: RatingTable, rater: str | None, source: str) -> Ratings:
+    """One verdict per image: `rater`'s, or the majority of all raters (see module doc)."""
+    notes: list[str] = []
+    keep = table.verdict != UNRATEABLE
+    n_unrateable = int((~keep).sum())
+    if rater is not None:
+        if rater not in table.raters:
+            known = ", ".join(table.raters[:10]) or "none"
+            raise DataError(f"no ratings by rater {rater!r} in {source} (raters: {known})")
+        keep &= table.rater == table.raters.index(rater)
+        n_unrateable = int(((table.verdict == UNRATEABLE)
+                            & (table.rater == table.raters.index(rater))).sum())
+    n_read = int(keep.sum()) + n_unrateable
+    if n_unrateable:
+        notes.append(f"{n_unrateable} 'unrateable' rating(s) left out of the ROC")
+    rows = np.flatnonzero(keep)
+    ids = table.image_id[rows]
+    uniq, first, inv = np.unique(ids, return_index=True, return_inverse=True)
+    tied = 0
+    if uniq.shape[0] == rows.shape[0]:  # one rating per image: nothing to vote on
+        verdict = table.verdict[rows]
+        pick, image_id = rows, ids
+    else:
+        counts = np.bincount(
+            inv * 3 + table.verdict[rows], minlength=3 * uniq.shape[0]
+        ).reshape(-1, 3)
+        # argmax over reversed columns: among tied verdicts, the worst for the model wins.
+        verdict = (2 - np.argmax(counts[:, ::-1], axis=1)).astype(np.int8)
+        top = counts.max(axis=1)
+        tied = int(((counts == top[:, None]).sum(axis=1) > 1).sum())
+        pick, image_id = rows[first], uniq
+        notes.append(
+            f"{rows.shape[0]} ratings of {uniq.shape[0]} images: majority verdict per image"
+            + (f"; {tied} tied vote(s) went to the verdict worse for the model" if tied else "")
+        )
+    return Ratings(
+        image_id=image_id,
+        verdict=np.asarray(verdict, dtype=np.int8),
+        scores=table.scores[pick],
+        label1=table.label1[pick],
+        labels=table.labels,
+        source=source,
+        n_read=n_read,
+        notes=tuple(notes),
+        tied_votes=tied,
+    )
+
+
+# -- the original TSV export ------------------------------------------------------------------
+
+
+def _bad_score(text: str) -> str | None:
+    """Why a score field is unusable, or None when it is a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        return "a score is not a number"
+    if math.isnan(value):
+        return "a score is NaN"
+    if not 0.0 <= value <= 1.0:
+        return "a score is outside [0, 1]"
+    return None
+
+
+def read_tsv(path: str | Path, positive: str = "top1") -> Ratings:
+    """Stream an export in the original format (mysql batch output with a header line).
+
+    Rows with a label_id other than 0, 1 or 2 (such as the original UI's buggy 3s), malformed
+    rows and rows with a NaN, non-numeric or out-of-range score are counted, reported in
+    `notes` and left out. Raises InputError for a missing/unreadable file or missing columns.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        handle = open(path, encoding="utf-8", errors="replace", newline="")  # noqa: SIM115
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a TSV file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        header_line = handle.readline()
+        if not header_line.strip():
+            raise InputError(
+                f"{path}: empty file; expected a header line ({' '.join(TSV_COLUMNS)})"
+            )
+        header = [h.strip().lower() for h in header_line.rstrip("\r\n").split("\t")]
+        missing = [c for c in _TSV_REQUIRED if c not in header]
+        if missing:
+            raise InputError(
+                f"{path}: missing column(s) {', '.join(missing)}; expected a tab-separated header "
+                f"with {' '.join(TSV_COLUMNS)}"
+            )
+        col = {name: i for i, name in enumerate(header)}
+        if positive == "top5":
+            lacking = [f"score{j}" for j in range(2, K + 1) if f"score{j}" not in col]
+            if lacking:
+                raise InputError(
+                    f"{path}: --positive top5 needs score1..score5; missing {', '.join(lacking)}"
+                )
+        score_cols = [col.get(f"score{j}") for j in range(1, K + 1)]
+        label_col, kw_col, id_col = col["label_id"], col.get("keyword1"), col.get("id")
+        width = len(header)
+        ids: list[int] = []
+        verdicts: list[int] = []
+        scores: list[tuple[float, ...]] = []
+        kws: list[str | None] = []
+        bad: Counter[str] = Counter()
+        other_labels: Counter[str] = Counter()
+        n_rows = 0
+        for line in handle:
+            line = line.rstrip("\r\n")
+            if not line:
+                continue
+            n_rows += 1
+            fields = line.split("\t")
+            if len(fields) != width:
+                bad[f"{len(fields)} fields instead of {width}"] += 1
+                continue
+            label = fields[label_col].strip()
+            if label not in ("0", "1", "2"):
+                other_labels[label or "(empty)"] += 1
+                continue
+            row_scores = []
+            reason = None
+            for j, c in enumerate(score_cols):
+                text = fields[c].strip() if c is not None else ""
+                if text in ("", "NULL", r"\N"):
+                    if j == 0:
+                        reason = "score1 is empty"
+                        break
+                    row_scores.append(math.nan)
+                    continue
+                reason = _bad_score(text)
+                if reason:
+                    break
+                row_scores.append(float(text))
+            if reason:
+                bad[reason] += 1
+                continue
+            verdicts.append(int(label))
+            scores.append(tuple(row_scores))
+            kw = fields[kw_col].strip() if kw_col is not None else None
+            kws.append(None if kw in (None, "", "NULL") else kw)
+            try:
+                ids.append(int(fields[id_col]) if id_col is not None else n_rows)
+            except ValueError:
+                ids.append(n_rows)
+    notes = []
+    for label, count in sorted(other_labels.items()):
+        why = " (the original UI's button bug)" if label == "3" else ""
+        notes.append(f"{count} row(s) with label_id {label}{why} left out")
+    for reason, count in sorted(bad.items()):
+        notes.append(f"{count} row(s) left out: {reason}")
+    if kw_col is None:
+        notes.append("no keyword1 column: top-1 labels unknown")
+    missing_scores = [f"score{j}" for j in range(2, K + 1) if score_cols[j - 1] is None]
+    if missing_scores:
+        notes.append(f"no {', '.join(missing_scores)} column(s)")
+    n = len(verdicts)
+    label1, labels = _factorize(kws)
+    return Ratings(
+        image_id=np.asarray(ids, dtype=np.int64),
+        verdict=np.asarray(verdicts, dtype=np.int8),
+        scores=np.asarray(scores, dtype=np.float64).reshape(n, K),
+        label1=label1,
+        labels=labels,
+        source=source,
+        n_read=n_rows,
+        notes=tuple(notes),
+    )

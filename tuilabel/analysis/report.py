@@ -1,0 +1,177 @@
+"""The whole `tuilabel roc` analysis as one dataclass, and its JSON form.
+
+`analyse` raises DataError when nothing can be computed (no ratings, one class only); the
+cheap, never-raising view for a live display is `tuilabel.analysis.roc_from_store`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, is_dataclass
+
+import numpy as np
+
+from tuilabel.analysis.agreement import Agreement, agreement
+from tuilabel.analysis.bootstrap import BootstrapResult, bootstrap
+from tuilabel.analysis.data import (
+    Ratings,
+    RatingTable,
+    ratings_from_table,
+    read_tsv,
+    table_from_columns,
+)
+from tuilabel.analysis.roc import (
+    GridResult,
+    Histograms,
+    PrResult,
+    RocResult,
+    ThresholdMetrics,
+    confusion_masks,
+    metrics_at,
+    notebook_grid,
+    pr_result,
+    roc_result,
+    score_histograms,
+    top_labels,
+)
+from tuilabel.errors import DataError, InputError
+
+
+@dataclass(frozen=True)
+class Report:
+    source: str
+    positive: str
+    rater: str | None  # None: majority verdict (or the TSV's single verdict)
+    model: str | None
+    n_read: int  # ratings or rows read
+    n: int  # ratings in the ROC (one per image)
+    notes: tuple[str, ...]
+    roc: RocResult
+    pr: PrResult
+    at_threshold: ThresholdMetrics
+    youden_metrics: ThresholdMetrics  # the in-sample accuracy the optimism warning is about
+    categories: dict[str, list[tuple[str, int]]]
+    histograms: Histograms
+    grid: GridResult
+    bootstrap: BootstrapResult | None
+    agreement: Agreement | None
+
+    @property
+    def optimistic(self) -> bool:
+        """True when the reported threshold was chosen on the ratings it is evaluated on."""
+        return self.at_threshold.chosen_by == "youden"
+
+
+def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None = None,
+            n_bootstrap: int = 1000, seed: int | None = None, rater: str | None = None,
+            model: str | None = None, agreement: Agreement | None = None) -> Report:
+    """Everything `tuilabel roc` reports. Raises DataError when the ROC is undefined."""
+    y, s = ratings.binary(positive)
+    roc = roc_result(y, s, positive)
+    if not roc.defined:
+        reason = roc.message.removeprefix("not enough ratings yet: ")
+        raise DataError(f"{ratings.source}: the ROC is undefined: {reason}")
+    assert roc.youden is not None
+    notes = list(ratings.notes)
+    if roc.ties:
+        notes.append(
+            f"{roc.ties} rating(s) share their score with another; the curve steps diagonally "
+            "across tied scores and the AUC counts tied pairs as half"
+        )
+    if roc.youden.youden_j <= 0:
+        notes.append("the score does no better than chance at any threshold (Youden's J <= 0)")
+    youden_metrics = metrics_at(y, s, roc.youden.threshold, "youden")
+    at = youden_metrics if threshold is None else metrics_at(y, s, threshold, "user")
+    pr = pr_result(y, s)
+    assert pr is not None
+    return Report(
+        source=ratings.source, positive=positive, rater=rater, model=model,
+        n_read=ratings.n_read, n=ratings.n, notes=tuple(notes), roc=roc, pr=pr,
+        at_threshold=at, youden_metrics=youden_metrics,
+        categories=top_labels(ratings, confusion_masks(y, s, at.threshold)),
+        histograms=score_histograms(ratings),
+        grid=notebook_grid(y, s),
+        bootstrap=bootstrap(y, s, n_bootstrap, seed) if n_bootstrap > 0 else None,
+        agreement=agreement,
+    )
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_store(db: str | None, rater: str | None = None, model: str | None = None
+               ) -> tuple[Ratings, RatingTable]:
+    """The ratings of a store (majority or `rater`'s), plus every rating for agreement."""
+    from tuilabel.store import open_store
+
+    with open_store(db, create=False) as store:
+        cols = store.rating_columns(model=model)
+        name = store.name
+    table = table_from_columns(cols)
+    if table.n == 0:
+        which = f" for model {model!r}" if model else ""
+        raise DataError(f"{name}: no ratings{which} yet: rate some with `tuilabel score`")
+    return ratings_from_table(table, rater, name), table
+
+
+def load_tsv(path: str, positive: str = "top1") -> Ratings:
+    ratings = read_tsv(path, positive)
+    if ratings.n == 0:
+        left = "; ".join(ratings.notes)
+        raise DataError(f"{path}: no usable ratings" + (f" ({left})" if left else ""))
+    return ratings
+
+
+def run(*, db: str | None = None, tsv: str | None = None, rater: str | None = None,
+        model: str | None = None, positive: str = "top1", threshold: float | None = None,
+        n_bootstrap: int = 1000, seed: int | None = None) -> Report:
+    """Load ratings from a store or a TSV export and analyse them (what the CLI calls)."""
+    if positive not in ("top1", "top5"):
+        raise InputError(f"--positive must be top1 or top5, not {positive!r}")
+    if threshold is not None and not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
+        raise InputError(f"--threshold must be a number between 0 and 1, not {threshold}")
+    if n_bootstrap < 0:
+        raise InputError("--bootstrap must be 0 (off) or a positive number of resamples")
+    if tsv is not None:
+        if db is not None:
+            raise InputError("give either --db or --from, not both")
+        if rater is not None or model is not None:
+            raise InputError("--rater and --model need a store: a TSV export holds one "
+                             "verdict per image and no model name")
+        return analyse(load_tsv(tsv, positive), positive=positive, threshold=threshold,
+                       n_bootstrap=n_bootstrap, seed=seed)
+    ratings, table = load_store(db, rater, model)
+    return analyse(ratings, positive=positive, threshold=threshold, n_bootstrap=n_bootstrap,
+                   seed=seed, rater=rater, model=model, agreement=agreement(table))
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+def _plain(value: object) -> object:
+    """JSON-safe: arrays to lists, NaN/inf to None, dataclasses to dicts."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        for extra in ("tpr", "fpr", "precision", "accuracy", "youden_j", "defined", "step"):
+            if extra not in out and isinstance(getattr(type(value), extra, None), property):
+                out[extra] = _plain(getattr(value, extra))
+        return out
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def report_to_dict(report: Report) -> dict:
+    """Every number of the report, JSON-safe (no NaN: undefined values are null)."""
+    out = _plain(report)
+    assert isinstance(out, dict)
+    out["optimistic"] = report.optimistic
+    return out

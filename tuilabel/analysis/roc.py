@@ -1,0 +1,286 @@
+"""The exact ROC of a score against a binary truth, its operating points, and the notebook's grid.
+
+A rating is predicted positive when its score is >= the threshold (scikit-learn's convention:
+every threshold is a score that occurs in the data). The ROC is undefined without at least
+one positive and one negative; `roc_result` then returns a result with `message` set instead
+of raising, so that a live view can say "not enough ratings yet".
+
+`notebook_grid` re-implements the original notebook faithfully, bugs included, to show users
+of the notebook how far its printed numbers are from the exact ones (see the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
+
+from tuilabel.analysis.data import VERDICT_NAMES, Ratings
+
+POSITIVE_WORDS = {
+    "top1": "the top-1 label is right",
+    "top5": "a right label is within the top 5",
+}
+SCORE_WORDS = {"top1": "score1", "top5": "score1 + ... + score5"}
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A point of the ROC curve: predict positive when score >= threshold."""
+
+    threshold: float
+    fpr: float
+    tpr: float
+
+    @property
+    def youden_j(self) -> float:
+        return self.tpr - self.fpr
+
+    @property
+    def distance_to_corner(self) -> float:
+        return float(np.hypot(self.fpr, 1.0 - self.tpr))
+
+
+@dataclass(frozen=True)
+class RocResult:
+    """The exact ROC curve (corner points only), AUC and the two operating points.
+
+    When the ROC is undefined (no ratings, or only one class) `message` says why and the
+    numbers are None / empty arrays."""
+
+    positive: str
+    n: int
+    n_pos: int
+    n_neg: int
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray  # thresholds[0] is +inf (the (0, 0) corner)
+    auc: float | None
+    youden: OperatingPoint | None  # furthest from the diagonal (max TPR - FPR)
+    closest: OperatingPoint | None  # closest to the ideal corner (0, 1)
+    message: str | None = None
+    ties: int = 0  # ratings whose score equals another rating's score
+
+    @property
+    def defined(self) -> bool:
+        return self.message is None
+
+
+def undefined_message(n: int, n_pos: int, positive: str) -> str | None:
+    """Why the ROC cannot be computed from these ratings, or None when it can."""
+    if n == 0:
+        return "not enough ratings yet: there are no ratings to analyse"
+    if n_pos == 0 or n_pos == n:
+        which = "positive" if n_pos == n else "negative"
+        verdict = "top1" if positive == "top1" else "top1 or top5"
+        return (
+            f"not enough ratings yet: all {n} rating(s) are {which} (verdict "
+            f"{'' if n_pos == n else 'not '}{verdict}); the ROC needs both classes"
+        )
+    return None
+
+
+def _empty(positive: str, n: int, n_pos: int, message: str) -> RocResult:
+    e = np.zeros(0)
+    return RocResult(positive, n, n_pos, n - n_pos, e, e, e, None, None, None, message)
+
+
+def roc_result(y: np.ndarray, score: np.ndarray, positive: str = "top1") -> RocResult:
+    """Exact ROC (scikit-learn), AUC, Youden's and closest-to-(0,1) points. Never raises for
+    too few ratings: see `RocResult.message`."""
+    y = np.asarray(y, dtype=bool)
+    score = np.asarray(score, dtype=np.float64)
+    n, n_pos = int(y.shape[0]), int(y.sum())
+    message = undefined_message(n, n_pos, positive)
+    if message:
+        return _empty(positive, n, n_pos, message)
+    fpr, tpr, thr = roc_curve(y, score, drop_intermediate=False)
+    auc = float(roc_auc_score(y, score))
+    # Points 1.. have finite thresholds; point 0 is "nothing positive" (threshold +inf).
+    j = tpr[1:] - fpr[1:]
+    iy = 1 + int(np.argmax(j))  # first max = highest threshold among equals
+    d = np.hypot(fpr[1:], 1.0 - tpr[1:])
+    ic = 1 + int(np.argmin(d))
+    youden = OperatingPoint(float(thr[iy]), float(fpr[iy]), float(tpr[iy]))
+    closest = OperatingPoint(float(thr[ic]), float(fpr[ic]), float(tpr[ic]))
+    # Keep only the corners (what scikit-learn's drop_intermediate keeps): same curve.
+    fps, tps = np.rint(fpr * (n - n_pos)), np.rint(tpr * n_pos)
+    keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+    ties = n - int(np.unique(score).shape[0])
+    return RocResult(positive, n, n_pos, n - n_pos, fpr[keep], tpr[keep], thr[keep], auc,
+                     youden, closest, None, ties)
+
+
+def roc_from_ratings(ratings: Ratings, positive: str = "top1") -> RocResult:
+    y, s = ratings.binary(positive)
+    return roc_result(y, s, positive)
+
+
+# -- at one threshold ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThresholdMetrics:
+    """The confusion matrix and rates at one threshold (positive when score >= threshold)."""
+
+    threshold: float
+    chosen_by: str  # "youden" or "user"
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def n(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+    @property
+    def tpr(self) -> float | None:
+        return _ratio(self.tp, self.tp + self.fn)
+
+    @property
+    def fpr(self) -> float | None:
+        return _ratio(self.fp, self.fp + self.tn)
+
+    @property
+    def precision(self) -> float | None:
+        return _ratio(self.tp, self.tp + self.fp)
+
+    @property
+    def accuracy(self) -> float | None:
+        return _ratio(self.tp + self.tn, self.n)
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def confusion_masks(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
+    pred = score >= threshold
+    return {"TP": pred & y, "FP": pred & ~y, "FN": ~pred & y, "TN": ~pred & ~y}
+
+
+def metrics_at(y: np.ndarray, score: np.ndarray, threshold: float, chosen_by: str
+               ) -> ThresholdMetrics:
+    m = confusion_masks(y, score, threshold)
+    return ThresholdMetrics(float(threshold), chosen_by, int(m["TP"].sum()), int(m["FP"].sum()),
+                            int(m["FN"].sum()), int(m["TN"].sum()))
+
+
+def top_labels(ratings: Ratings, masks: dict[str, np.ndarray], top: int = 15
+               ) -> dict[str, list[tuple[str, int]]]:
+    """The `top` most common top-1 labels in each confusion cell (ties: alphabetical)."""
+    names = np.asarray(ratings.labels, dtype=object)
+    alpha_rank = np.argsort(np.argsort(names.astype(str))) if len(names) else np.zeros(0, int)
+    out: dict[str, list[tuple[str, int]]] = {}
+    for cell, mask in masks.items():
+        counts = np.bincount(ratings.label1[mask], minlength=len(names))
+        order = np.lexsort((alpha_rank, -counts))[:top]
+        out[cell] = [(str(names[i]), int(counts[i])) for i in order if counts[i] > 0]
+    return out
+
+
+# -- score distributions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Histograms:
+    """Counts of score1..score5 in equal bins over [0, 1], for each verdict."""
+
+    edges: np.ndarray  # (bins + 1,)
+    counts: dict[str, np.ndarray]  # verdict -> (5, bins) int counts
+    totals: dict[str, int]  # verdict -> number of ratings
+
+
+def score_histograms(ratings: Ratings, bins: int = 20) -> Histograms:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    counts: dict[str, np.ndarray] = {}
+    totals: dict[str, int] = {}
+    for code, name in enumerate(VERDICT_NAMES):
+        rows = ratings.scores[ratings.verdict == code]
+        totals[name] = int(rows.shape[0])
+        table = np.zeros((rows.shape[1], bins), dtype=np.int64)
+        for j in range(rows.shape[1]):
+            col = rows[:, j]
+            table[j] = np.histogram(col[~np.isnan(col)], bins=edges)[0]
+        counts[name] = table
+    return Histograms(edges, counts, totals)
+
+
+# -- precision and recall --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrResult:
+    precision: np.ndarray
+    recall: np.ndarray
+    thresholds: np.ndarray
+    average_precision: float
+    prevalence: float  # the precision of a random guess
+
+
+def pr_result(y: np.ndarray, score: np.ndarray) -> PrResult | None:
+    """Precision-recall curve and average precision; None when the ROC is undefined."""
+    if undefined_message(int(y.shape[0]), int(y.sum()), "top1"):
+        return None
+    precision, recall, thr = precision_recall_curve(y, score, drop_intermediate=True)
+    ap = float(average_precision_score(y, score))
+    return PrResult(precision, recall, thr, ap, float(y.mean()))
+
+
+# -- the notebook's 100-point grid -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridResult:
+    """The notebook's method on a 100-point grid, as printed by the notebook and corrected.
+
+    The notebook predicts positive when score > t for t in linspace(0, 1, 100). It then
+    reverses its array of (FPR, TPR) points but reads the threshold at the unreversed index,
+    measures "distance from the diagonal" to the point (t, t) of that index, and calls the
+    mean TPR over the grid the AUC."""
+
+    grid: np.ndarray
+    fpr: np.ndarray
+    tpr: np.ndarray
+    notebook_closest: float  # what the notebook printed for "closest to ideal"
+    notebook_diagonal: float  # what it printed for "furthest from the diagonal"
+    notebook_auc: float  # mean TPR over the grid
+    closest: float  # grid threshold really closest to (0, 1)
+    youden: float  # grid threshold really furthest from the diagonal (max TPR - FPR)
+
+    @property
+    def step(self) -> float:
+        return float(self.grid[1] - self.grid[0])
+
+
+def _count_above(sorted_values: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return sorted_values.shape[0] - np.searchsorted(sorted_values, t, side="right")
+
+
+def notebook_grid(y: np.ndarray, score: np.ndarray, points: int = 100) -> GridResult:
+    """Run the original notebook's threshold sweep (vectorised, same numbers). Needs both
+    classes."""
+    y = np.asarray(y, dtype=bool)
+    score = np.asarray(score, dtype=np.float64)
+    t_rng = np.linspace(0, 1, points)
+    pos, neg = np.sort(score[y]), np.sort(score[~y])
+    tpr = _count_above(pos, t_rng) / pos.shape[0]  # pred = 1 if x > t
+    fpr = _count_above(neg, t_rng) / neg.shape[0]
+    # --- as the notebook does it ---
+    fptp = np.column_stack([fpr, tpr])[::-1]  # reversed "to start at (0, 0)"
+    ideal_position = int(np.argmin(np.linalg.norm(fptp - np.array([0.0, 1.0]), axis=1)))
+    diag = np.column_stack([t_rng, t_rng])
+    diag_position = int(np.argmax(np.linalg.norm(diag - fptp, axis=1)))
+    notebook_auc = float(sum(tpr) / len(tpr))
+    # --- corrected: the threshold that belongs to each point ---
+    closest = float(t_rng[int(np.argmin(np.hypot(fpr, 1.0 - tpr)))])
+    youden = float(t_rng[int(np.argmax(tpr - fpr))])
+    return GridResult(t_rng, fpr, tpr, float(t_rng[ideal_position]),
+                      float(t_rng[diag_position]), notebook_auc, closest, youden)
