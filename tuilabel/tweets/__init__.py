@@ -1,0 +1,35 @@
+"""Reading tweet records out of files and archives, and finding their photos (one place).
+
+`iter_records` streams JSON records out of files, folders and archives, counting bad input in
+a `ReadStats`; `extract_photos` says which photos a record holds, in any supported format;
+`collect` keeps the records that have photos. `label` and `collect` share all three.
+"""
+
+from tuilabel.tweets.collect import collect, collect_to_path, sample_fraction
+from tuilabel.tweets.photos import (
+    MAX_PHOTOS_PER_TWEET,
+    Photo,
+    canonical_url,
+    extract_photos,
+    fetch_url_for,
+    record_format,
+    tweet_ids,
+)
+from tuilabel.tweets.read import MAX_LINE_BYTES, ReadStats, expand_paths, iter_records
+
+__all__ = [
+    "MAX_LINE_BYTES",
+    "MAX_PHOTOS_PER_TWEET",
+    "Photo",
+    "ReadStats",
+    "canonical_url",
+    "collect",
+    "collect_to_path",
+    "expand_paths",
+    "extract_photos",
+    "fetch_url_for",
+    "iter_records",
+    "record_format",
+    "sample_fraction",
+    "tweet_ids",
+]

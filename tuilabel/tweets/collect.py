@@ -1,0 +1,211 @@
+"""`collect`: keep the tweets that have photos, unchanged, from any pile of tweet archives.
+
+This replaces the original pipeline's `find | gzip -cd | sample | jq 'select(.media)'`. It is
+I/O-bound work over gigabytes, so the loop is arranged for speed: lines come in batches, and a
+line without the bytes `"media` anywhere cannot hold a photo in any supported format, so it is
+counted without being parsed (see `_classify_unparsed`). `--strict` parses every line.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from tuilabel.errors import InputError
+from tuilabel.tweets.photos import extract_photos, tweet_ids
+from tuilabel.tweets.read import (
+    _BOM,
+    MAX_LINE_BYTES,
+    NOT_PARSED,
+    ReadStats,
+    expand_paths,
+    iter_batches,
+    parse_line,
+)
+
+#: Every supported format names its media with a key starting `"media` (media, media_keys,
+#: twitter_entities.media, extended_entities.media, includes.media, attachments.media).
+MEDIA_MARK = b'"media'
+
+#: Lines without the mark and at most this long are parsed anyway, so that small non-tweet
+#: lines (delete, limit, info, broken lines) are counted under their true reason.
+_PARSE_SMALL = 2048
+
+
+def sample_fraction(sample: int | None, fraction: float | None) -> float | None:
+    """--sample N (about 1 in N) or --fraction F as one fraction; None keeps everything."""
+    if sample is not None and fraction is not None:
+        raise InputError("give --sample or --fraction, not both")
+    if sample is not None:
+        if sample < 1:
+            raise InputError(f"--sample must be 1 or more, not {sample}")
+        return None if sample == 1 else 1.0 / sample
+    if fraction is not None:
+        if not 0.0 < fraction <= 1.0:
+            raise InputError(f"--fraction must be in (0, 1], not {fraction}")
+        return None if fraction == 1.0 else fraction
+    return None
+
+
+def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
+            fraction: float | None = None, limit: int | None = None, seed: int | None = None,
+            thumbnails: bool = False, strict: bool = False, max_line: int = MAX_LINE_BYTES,
+            on_batch: Callable[[ReadStats], None] | None = None) -> ReadStats:
+    """Write every record of `paths` that has at least one photo to `out`, one per line.
+
+    Records are written as read (a BOM and a trailing CR removed). A record whose tweet ids were
+    all written before is a duplicate. `fraction` keeps each line with that probability (decided
+    before parsing; `seed` makes it reproducible); `limit` stops after that many kept. Counts go
+    to `stats`; `on_batch` is called after every batch of lines (for a progress bar).
+    """
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be 1 or more, not {limit}")
+    rnd = random.Random(seed).random if fraction is not None else None
+    seen_ids: set[str] = set()
+    skipped = stats.skipped
+    write = out.write
+    batches = iter_batches(paths, stats, strict=strict, max_line=max_line)
+    try:
+        for source, first, lines in batches:
+            for i, line in enumerate(lines):
+                if line is None:  # over-long, already counted
+                    continue
+                stats.records_seen += 1
+                if len(line) < 8 and not line.strip():
+                    skipped["blank"] += 1
+                    continue
+                if rnd is not None and rnd() >= fraction:
+                    skipped["sampled_out"] += 1
+                    continue
+                if not strict and MEDIA_MARK not in line and len(line) > _PARSE_SMALL:
+                    skipped[_classify_unparsed(line)] += 1
+                    continue
+                record = parse_line(line, source, first + i, stats)
+                if record is NOT_PARSED:
+                    continue
+                ids = tweet_ids(record)
+                if not ids:
+                    skipped["not_tweet"] += 1
+                    continue
+                if not extract_photos(record, thumbnails=thumbnails):
+                    skipped["no_photo"] += 1
+                    continue
+                if all(tid in seen_ids for tid in ids):
+                    skipped["duplicate"] += 1
+                    continue
+                seen_ids.update(ids)
+                if line.startswith(_BOM):
+                    line = line[3:]
+                write(line.rstrip(b"\r"))
+                write(b"\n")
+                stats.kept += 1
+                if limit is not None and stats.kept >= limit:
+                    # Lines not looked at are neither seen nor skipped.
+                    return stats
+            if on_batch is not None:
+                on_batch(stats)
+    finally:
+        batches.close()
+    return stats
+
+
+def _classify_unparsed(line: bytes) -> str:
+    """A long line with no media mark: a tweet without photos if it looks like a JSON object."""
+    if line[:1] == b"{" and line.rstrip()[-1:] == b"}":
+        return "no_photo"
+    return "not_json"
+
+
+def collect_to_path(paths: Sequence[str], output: str | None, *, fraction: float | None = None,
+                    limit: int | None = None, seed: int | None = None, thumbnails: bool = False,
+                    strict: bool = False, progress: bool = False,
+                    max_line: int = MAX_LINE_BYTES) -> ReadStats:
+    """`tuilabel collect`: check every input, then write kept records to `output` (a file;
+    None or '-' for stdout). The output is not touched when an input is missing. With
+    `progress`, a bar with records/s and bytes read is drawn on stderr."""
+    files = expand_paths(paths)
+    to_stdout = output in (None, "-")
+    if not to_stdout:
+        assert output is not None
+        _check_output(output, files)
+    stats = ReadStats()
+    total = None if "-" in files else sum(os.path.getsize(f) for f in files)
+    reporter = _ProgressBar(total) if progress else None
+    try:
+        if to_stdout:
+            out = sys.stdout.buffer
+            collect(files, out, stats, fraction=fraction, limit=limit, seed=seed,
+                    thumbnails=thumbnails, strict=strict, max_line=max_line,
+                    on_batch=reporter.update if reporter else None)
+            out.flush()
+        else:
+            try:
+                fh = open(output, "wb")  # noqa: SIM115
+            except OSError as exc:
+                raise InputError(f"cannot write {output}: {exc.strerror}") from None
+            with fh:
+                collect(files, fh, stats, fraction=fraction, limit=limit, seed=seed,
+                        thumbnails=thumbnails, strict=strict, max_line=max_line,
+                        on_batch=reporter.update if reporter else None)
+    finally:
+        if reporter is not None:
+            reporter.close(stats)
+    return stats
+
+
+def _check_output(output: str, inputs: Sequence[str]) -> None:
+    """Refuse to overwrite an input or to write into a folder that does not exist."""
+    target = Path(output)
+    if target.is_dir():
+        raise InputError(f"output {output} is a folder")
+    if not target.parent.exists():
+        raise InputError(f"cannot write {output}: folder {target.parent} does not exist")
+    if target.exists():
+        for f in inputs:
+            if f != "-" and os.path.samefile(f, target):
+                raise InputError(f"output {output} is also an input")
+
+
+class _ProgressBar:
+    """rich's progress bar on stderr: bytes read of the total (with ETA), records/s, kept."""
+
+    def __init__(self, total: int | None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("collect"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+            TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[kept]}"),
+            TimeElapsedColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=False,
+        )
+        self._task = self._progress.add_task("collect", total=total, rate="", kept="")
+        self._progress.start()
+        import time
+
+        self._clock = time.monotonic
+        self._t0 = self._clock()
+
+    def update(self, stats: ReadStats) -> None:
+        elapsed = max(self._clock() - self._t0, 1e-6)
+        self._progress.update(
+            self._task, completed=stats.bytes_read,
+            rate=f"{stats.records_seen / elapsed:,.0f} records/s",
+            kept=f"{stats.kept:,} kept",
+        )
+
+    def close(self, stats: ReadStats) -> None:
+        self.update(stats)
+        self._progress.stop()
