@@ -1,3 +1,99 @@
-"""`tuilabel roc` (being written)."""
+"""`tuilabel roc`: the ROC of the top-1 score against the ratings, drawn in the terminal.
 
-from tuilabel.cli.app import app  # noqa: F401
+Thin: options here, the work in `tuilabel.analysis.report.run` and `tuilabel.plots`. Heavy
+modules (numpy, scikit-learn, plotext) are imported inside the command so `--help` stays fast;
+nothing here imports TensorFlow or Textual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tuilabel.cli.app import app
+from tuilabel.cli.common import DbOption, ModelFilterOption
+
+
+@app.command()
+def roc(
+    db: DbOption = None,
+    from_tsv: Annotated[
+        Path | None,
+        typer.Option("--from", help="Read an export in the original TSV format instead of a "
+                     "store (header; label_id 0=top1, 1=top5, 2=none).", show_default=False),
+    ] = None,
+    rater: Annotated[
+        str | None,
+        typer.Option("--rater", help="Use this rater's verdicts (default: the majority "
+                     "verdict per image; ties go to the verdict worse for the model).",
+                     show_default=False),
+    ] = None,
+    model: ModelFilterOption = None,
+    positive: Annotated[
+        str,
+        typer.Option("--positive", help="top1: the top-1 label is right (scored by score1); "
+                     "top5: a right label is within the top 5 (scored by score1+...+score5)."),
+    ] = "top1",
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", help="Report the confusion matrix at this threshold "
+                     "(default: Youden's J).", show_default=False),
+    ] = None,
+    n_bootstrap: Annotated[
+        int,
+        typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals and the "
+                     "held-out accuracy; 0 turns it off."),
+    ] = 1000,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Random seed of the bootstrap (reproducible intervals).",
+                     show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print every number as JSON on stdout instead of the "
+                     "report."),
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Also save the plain-text report (no colour codes) "
+                     "to this file.", show_default=False),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option("--width", help="Plot width in columns (default: the terminal's).",
+                     show_default=False, min=30),
+    ] = None,
+    height: Annotated[
+        int | None,
+        typer.Option("--height", help="ROC plot height in rows (default: the terminal's).",
+                     show_default=False, min=10),
+    ] = None,
+) -> None:
+    """Draw the ROC curve of the top-1 score against the ratings; find the threshold to trust."""
+    import json
+    import shutil
+    import sys
+
+    from tuilabel.analysis.report import report_to_dict, run
+    from tuilabel.errors import InputError
+    from tuilabel.plots import render_report
+
+    report = run(db=db, tsv=str(from_tsv) if from_tsv is not None else None, rater=rater,
+                 model=model, positive=positive, threshold=threshold,
+                 n_bootstrap=n_bootstrap, seed=seed)
+    size = shutil.get_terminal_size((100, 30))
+    w = width or max(30, size.columns - 1)
+    h = height or max(10, min(size.lines - 2, w // 2))
+    if output is not None:
+        try:
+            output.write_text(render_report(report, w, h, color=False), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+    if as_json:
+        sys.stdout.write(json.dumps(report_to_dict(report), allow_nan=False) + "\n")
+    else:
+        color = sys.stdout.isatty()
+        sys.stdout.write(render_report(report, w, h, color=color))
