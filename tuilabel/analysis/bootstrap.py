@@ -87,6 +87,28 @@ def _oob(m: np.ndarray, k: np.ndarray) -> np.ndarray:
     return np.where(m > 0, out, 0.0)
 
 
+def _batch_stats(c: _Cells, kp: np.ndarray, kn: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """AUC, Youden's threshold and out-of-bag accuracy of a batch of resamples, each given
+    by its counts per group (kp: positives, kn: negatives; both classes present)."""
+    g = c.pos.shape[0]
+    npos, nneg = kp.sum(axis=1), kn.sum(axis=1)
+    neg_below = np.cumsum(kn, axis=1) - kn
+    auc = ((kp * neg_below).sum(axis=1) + (kp * kn * c.win).sum(axis=1)) / (npos * nneg)
+    # Predict positive for groups >= i: TP and FP counted from the top down.
+    tp = np.cumsum(kp[:, ::-1], axis=1)[:, ::-1]
+    fp = np.cumsum(kn[:, ::-1], axis=1)[:, ::-1]
+    j = tp / npos[:, None] - fp / nneg[:, None]
+    best = g - 1 - np.argmax(j[:, ::-1], axis=1)  # highest threshold among equals
+    op, on = _oob(c.pos, kp), _oob(c.neg, kn)
+    tp_oob = np.take_along_axis(np.cumsum(op[:, ::-1], axis=1)[:, ::-1], best[:, None], 1)
+    tn_oob = np.take_along_axis(np.cumsum(on, axis=1) - on, best[:, None], 1)
+    total = op.sum(axis=1) + on.sum(axis=1)
+    acc = np.divide((tp_oob + tn_oob)[:, 0], total, out=np.full(total.shape, np.nan),
+                    where=total > 0)
+    return auc, c.low[best], acc
+
+
 def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
               seed: int | None = None, max_groups: int = 4096) -> BootstrapResult | None:
     """Percentile 95% intervals over `n_resamples` resamples; None when no resample (or the
@@ -110,22 +132,9 @@ def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
         ok = (npos > 0) & (nneg > 0)
         if not ok.any():
             continue
-        kp, kn, npos, nneg = kp[ok], kn[ok], npos[ok], nneg[ok]
-        neg_below = np.cumsum(kn, axis=1) - kn
-        aucs.append(((kp * neg_below).sum(axis=1) + (kp * kn * c.win).sum(axis=1))
-                    / (npos * nneg))
-        # Predict positive for groups >= i: TP, FP from the top down.
-        tp = np.cumsum(kp[:, ::-1], axis=1)[:, ::-1]
-        fp = np.cumsum(kn[:, ::-1], axis=1)[:, ::-1]
-        j = tp / npos[:, None] - fp / nneg[:, None]
-        best = g - 1 - np.argmax(j[:, ::-1], axis=1)  # highest threshold among equals
-        thresholds.append(c.low[best])
-        op, on = _oob(c.pos, kp), _oob(c.neg, kn)
-        tp_oob = np.take_along_axis(np.cumsum(op[:, ::-1], axis=1)[:, ::-1], best[:, None], 1)
-        tn_oob = np.take_along_axis(np.cumsum(on, axis=1) - on, best[:, None], 1)
-        total = op.sum(axis=1) + on.sum(axis=1)
-        acc = np.divide((tp_oob + tn_oob)[:, 0], total, out=np.full(total.shape, np.nan),
-                        where=total > 0)
+        auc, thr, acc = _batch_stats(c, kp[ok], kn[ok])
+        aucs.append(auc)
+        thresholds.append(thr)
         heldout.append(acc)
     if not aucs:
         return None

@@ -110,8 +110,11 @@ def roc_result(y: np.ndarray, score: np.ndarray, positive: str = "top1") -> RocR
     youden = OperatingPoint(float(thr[iy]), float(fpr[iy]), float(tpr[iy]))
     closest = OperatingPoint(float(thr[ic]), float(fpr[ic]), float(tpr[ic]))
     # Keep only the corners (what scikit-learn's drop_intermediate keeps): same curve.
-    fps, tps = np.rint(fpr * (n - n_pos)), np.rint(tpr * n_pos)
-    keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+    # Same rule as roc_curve(drop_intermediate=True), applied after the (0, 0) start point.
+    fps, tps = np.rint(fpr[1:] * (n - n_pos)), np.rint(tpr[1:] * n_pos)
+    inner = (np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
+             if fps.shape[0] > 2 else np.ones(fps.shape[0], dtype=bool))
+    keep = np.r_[0, 1 + np.flatnonzero(inner)]
     ties = n - int(np.unique(score).shape[0])
     return RocResult(positive, n, n_pos, n - n_pos, fpr[keep], tpr[keep], thr[keep], auc,
                      youden, closest, None, ties)
