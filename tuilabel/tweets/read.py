@@ -92,7 +92,7 @@ class ReadStats:
             head += f" ({reasons})"
         head += f"; {_human_bytes(self.bytes_read)} read"
         if self.bytes_decoded != self.bytes_read:
-            head += f", {_human_bytes(self.bytes_decoded)} decompressed"
+            head += f" ({_human_bytes(self.bytes_decoded)} of text)"
         lines = [head]
         if self.repaired:
             lines.append("repaired: " + ", ".join(
@@ -173,19 +173,26 @@ def _read_chunks(f: BinaryIO, stats: ReadStats | None) -> Iterator[bytes]:
 
 
 def _peek(chunks: Iterator[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
-    """The first n bytes (fewer at the end) and an iterator that still yields everything."""
+    """The first n bytes (fewer at the end) and an iterator that still yields everything
+    (damage met while peeking is raised again by that iterator, after the data before it)."""
     head: list[bytes] = []
     size = 0
-    for chunk in chunks:
-        head.append(chunk)
-        size += len(chunk)
-        if size >= n:
-            break
+    damage: _StreamDamage | None = None
+    try:
+        for chunk in chunks:
+            head.append(chunk)
+            size += len(chunk)
+            if size >= n:
+                break
+    except _StreamDamage as exc:
+        damage = exc
     joined = b"".join(head)
 
     def rest() -> Iterator[bytes]:
         if joined:
             yield joined
+        if damage is not None:
+            raise damage
         yield from chunks
 
     return joined[:n], rest()
@@ -264,20 +271,30 @@ def _decompress_multistream(chunks: Iterator[bytes], make: Callable, magic: byte
 
 
 class _ChunkFile(io.RawIOBase):
-    """A read-only file over an iterator of chunks (so that tarfile can read a stream)."""
+    """A read-only file over an iterator of chunks (so that tarfile can read a stream).
+
+    Damage in the stream below reads as the end of the file, and is kept in `damage` so that
+    the tar reader reports it once, as the cause, rather than tarfile's "unexpected end".
+    """
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self._chunks = chunks
         self._buf = memoryview(b"")
+        self.damage: _StreamDamage | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:  # type: ignore[override]
         while not len(self._buf):
+            if self.damage is not None:
+                return 0
             try:
                 self._buf = memoryview(next(self._chunks))
             except StopIteration:
+                return 0
+            except _StreamDamage as exc:
+                self.damage = exc
                 return 0
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
@@ -357,13 +374,15 @@ def _split_lines(name: str, chunks: Iterator[bytes], stats: ReadStats,
                 stats.problem(name, lineno, f"line longer than {max_line:,} bytes")
     except _StreamDamage as exc:
         damage = exc
-    if rest and not skipping:
-        yield name, lineno, [rest]
-        lineno += 1
+    partial = bool(rest) and not skipping
     if damage is not None:
+        # Reported before the cut line itself, which is yielded for what it is worth.
         stats.skipped[damage.reason] += 1
         stats.records_seen += 1
-        stats.problem(name, lineno if damage.reason == "truncated" else None, str(damage))
+        line = lineno if partial else (lineno - 1 or None)
+        stats.problem(name, line if damage.reason == "truncated" else None, str(damage))
+    if partial:
+        yield name, lineno, [rest]
 
 
 def _drop_long(name: str, lineno: int, lines: list[bytes], stats: ReadStats,
@@ -395,13 +414,7 @@ def _stream_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_li
         chunks, compressed = _decompress_multistream(chunks, lzma.LZMADecompressor, _XZ_MAGIC,
                                                      "xz"), True
     if compressed:
-        try:
-            head, chunks = _peek(chunks, 512)
-        except _StreamDamage as exc:
-            stats.records_seen += 1
-            stats.skipped[exc.reason] += 1
-            stats.problem(name, None, str(exc))
-            return
+        head, chunks = _peek(chunks, 512)
     if len(head) >= 262 and head[257:262] == b"ustar":
         yield from _tar_batches(name, chunks, stats, max_line, depth)
     elif head.startswith(_ZIP_MAGICS):
@@ -422,25 +435,36 @@ def _stream_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_li
 
 def _tar_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_line: int,
                  depth: int) -> Iterator[Batch]:
+    """Members of a tar stream in order; a member cut short is reported by name."""
+    source = _ChunkFile(chunks)
+    where = name
     try:
-        with tarfile.open(fileobj=_ChunkFile(chunks), mode="r|") as tar:
+        with tarfile.open(fileobj=source, mode="r|") as tar:
             for member in tar:
                 if not member.isfile():
                     continue
                 f = tar.extractfile(member)
                 if f is None:  # pragma: no cover - isfile() members always have data
                     continue
-                yield from _stream_batches(f"{name}[{member.name}]", _read_chunks(f, None),
-                                           stats, max_line, None, depth + 1)
+                where = f"{name}[{member.name}]"
+                yield from _stream_batches(where, _read_chunks(f, None), stats, max_line, None,
+                                           depth + 1)
+                where = name
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        reason = "truncated" if isinstance(exc, EOFError) else "corrupt_archive"
+        if source.damage is not None:
+            reason, message = source.damage.reason, str(source.damage)
+        elif "unexpected end" in str(exc) or isinstance(exc, EOFError):
+            reason, message = "truncated", "tar archive is truncated"
+        else:
+            reason, message = "corrupt_archive", f"damaged tar archive ({exc})"
         stats.records_seen += 1
         stats.skipped[reason] += 1
-        stats.problem(name, None, f"damaged tar archive ({exc})")
-    except _StreamDamage as exc:
+        stats.problem(where, None, message)
+        return
+    if source.damage is not None:  # damage after the last member (in the end-of-archive pad)
         stats.records_seen += 1
-        stats.skipped[exc.reason] += 1
-        stats.problem(name, None, str(exc))
+        stats.skipped[source.damage.reason] += 1
+        stats.problem(name, None, str(source.damage))
 
 
 def _zip_batches(name: str, f: BinaryIO, stats: ReadStats, max_line: int,

@@ -1,0 +1,272 @@
+"""Reading records out of every container, and counting damage instead of dying on it.
+
+Each archive is built inside the test with the standard library, the way corpora are really
+packed (multi-member gzip from `cat a.gz b.gz`, multi-stream bz2 from pbzip2, zips with a
+corrupt member, tarballs with junk members), then damaged where the test needs it.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tuilabel.errors import DataError, InputError
+from tuilabel.tweets import ReadStats, iter_records
+from tuilabel.tweets.read import expand_paths
+
+
+def lines_of(*records: object) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+
+
+def numbered(start: int, n: int) -> list[dict]:
+    return [{"n": i} for i in range(start, start + n)]
+
+
+def read(paths, **kw) -> tuple[list[dict], ReadStats]:
+    stats = ReadStats()
+    records = list(iter_records([str(p) for p in paths], stats, **kw))
+    return records, stats
+
+
+def ns(records: list[dict]) -> list[int]:
+    return [r["n"] for r in records]
+
+
+def add_tar_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def test_plain_file_with_crlf_blank_lines_and_no_final_newline(tmp_path: Path):
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(b'{"n": 1}\r\n\r\n{"n": 2}\r\n   \n{"n": 3}')
+    records, stats = read([f])
+    assert ns(records) == [1, 2, 3]
+    assert (stats.files, stats.records_seen, stats.kept) == (1, 5, 3)
+    assert stats.skipped == {"blank": 2}
+    assert stats.problems == []
+    assert stats.bytes_read == stats.bytes_decoded == f.stat().st_size
+
+
+def test_multi_member_gzip(tmp_path: Path):
+    f = tmp_path / "a.json.gz"
+    f.write_bytes(gzip.compress(lines_of(*numbered(0, 3))) + gzip.compress(lines_of(
+        *numbered(3, 2))))
+    records, stats = read([f])
+    assert ns(records) == [0, 1, 2, 3, 4]
+    assert stats.bytes_read == f.stat().st_size
+    assert stats.problems_total == 0
+
+
+def test_gzip_bigger_than_the_chunks(tmp_path: Path):
+    # Enough data for several read and decompression chunks, with lines across the borders.
+    recs = [{"n": i, "pad": "x" * (i % 3000)} for i in range(3000)]
+    f = tmp_path / "big.gz"
+    f.write_bytes(gzip.compress(lines_of(*recs), compresslevel=1))
+    records, stats = read([f])
+    assert ns(records) == list(range(3000))
+    assert stats.bytes_decoded == len(lines_of(*recs))
+
+
+def test_truncated_gzip_keeps_what_came_before(tmp_path: Path):
+    data = gzip.compress(lines_of(*numbered(0, 50), *[{"pad": "y" * 200}] * 100))
+    f = tmp_path / "cut.gz"
+    f.write_bytes(data[:-40])  # lose the trailer and the end of the data
+    records, stats = read([f])
+    assert ns(records[:50]) == list(range(50))
+    assert stats.skipped["truncated"] == 1
+    assert [(s, m) for s, _, m in stats.problems if "truncated" in m] == [
+        (str(f), "gzip stream is truncated")]
+
+
+def test_multi_stream_bz2_and_truncated_bz2(tmp_path: Path):
+    f = tmp_path / "a.bz2"
+    f.write_bytes(bz2.compress(lines_of(*numbered(0, 2))) + bz2.compress(lines_of(
+        *numbered(2, 2))) + bz2.compress(lines_of(*numbered(4, 1))))
+    records, stats = read([f])
+    assert ns(records) == [0, 1, 2, 3, 4]
+    assert stats.problems_total == 0
+
+    cut = tmp_path / "cut.bz2"
+    cut.write_bytes(bz2.compress(lines_of(*numbered(0, 2))) + bz2.compress(lines_of(
+        *numbered(2, 200)))[:-30])
+    records, stats = read([cut])
+    assert ns(records[:2]) == [0, 1]
+    assert stats.skipped["truncated"] == 1
+    assert any("bzip2 stream is truncated" in m for _, _, m in stats.problems)
+
+
+def test_xz(tmp_path: Path):
+    f = tmp_path / "a.xz"
+    f.write_bytes(lzma.compress(lines_of(*numbered(0, 3))))
+    assert ns(read([f])[0]) == [0, 1, 2]
+
+
+def test_compression_is_found_by_content_not_name(tmp_path: Path):
+    f = tmp_path / "looks-plain.json"
+    f.write_bytes(gzip.compress(lines_of(*numbered(0, 2))))
+    assert ns(read([f])[0]) == [0, 1]
+
+
+def test_zip_members_in_order_with_a_corrupt_member(tmp_path: Path):
+    f = tmp_path / "a.zip"
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("2014/01/a.json", lines_of(*numbered(0, 2)))
+        z.writestr("2014/01/bad.json", lines_of(*numbered(100, 50)))
+        z.writestr("2014/01/", b"")  # a folder entry
+        z.writestr("2014/01/c.json.gz", gzip.compress(lines_of(*numbered(2, 2))))
+    raw = bytearray(f.read_bytes())
+    with zipfile.ZipFile(f) as z:
+        info = z.getinfo("2014/01/bad.json")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start:start + info.compress_size] = b"\xff" * info.compress_size
+    f.write_bytes(bytes(raw))
+
+    records, stats = read([f])
+    assert ns(records) == [0, 1, 2, 3]
+    assert stats.files == 2
+    assert stats.skipped == {"corrupt_archive": 1}
+    ((source, line, message),) = stats.problems
+    assert (source, line) == (f"{f}[2014/01/bad.json]", None)
+    assert message.startswith("damaged zip member")
+
+
+def test_not_a_zip_after_all(tmp_path: Path):
+    f = tmp_path / "broken.zip"
+    f.write_bytes(b"PK\x03\x04" + b"\x00" * 10)
+    records, stats = read([f])
+    assert records == []
+    assert stats.skipped == {"corrupt_archive": 1}
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2"])
+def test_tar_members_in_order_junk_counted(tmp_path: Path, mode: str):
+    f = tmp_path / f"a.tar{'' if mode == 'w' else '.' + mode[2:]}"
+    with tarfile.open(f, mode) as tar:
+        add_tar_member(tar, "day1/a.json", lines_of(*numbered(0, 2)))
+        add_tar_member(tar, "day1/photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+        add_tar_member(tar, "day1/b.json.gz", gzip.compress(lines_of(*numbered(2, 2))))
+        add_tar_member(tar, "day1/notes.txt", b"not json\n")
+        add_tar_member(tar, "day2/c.json.bz2", bz2.compress(lines_of(*numbered(4, 1))))
+    records, stats = read([f])
+    assert ns(records) == [0, 1, 2, 3, 4]
+    assert stats.files == 4
+    assert stats.skipped == {"junk_file": 1, "not_json": 1}
+    assert [(s, ln) for s, ln, _ in stats.problems] == [
+        (f"{f}[day1/photo.png]", None), (f"{f}[day1/notes.txt]", 1)]
+
+
+@pytest.mark.parametrize(("mode", "message"), [("w:gz", "gzip stream is truncated"),
+                                               ("w", "tar archive is truncated")])
+def test_truncated_tar_reports_the_member_cut_short(tmp_path: Path, mode: str, message: str):
+    f = tmp_path / "a.tar"
+    with tarfile.open(f, mode) as tar:
+        add_tar_member(tar, "a.json", lines_of(*numbered(0, 3)))
+        add_tar_member(tar, "b.json", lines_of(*[{"pad": "z" * 100, "n": i}
+                                                 for i in range(3, 400)]))
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) // 2])
+    records, stats = read([f])
+    assert ns(records) == [0, 1, 2]
+    assert stats.skipped == {"truncated": 1}
+    assert stats.problems == [(f"{f}[b.json]", None, message)]
+
+
+def test_bom_invalid_utf8_and_broken_lines_are_counted_with_line_numbers(tmp_path: Path):
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(
+        b'\xef\xbb\xbf{"n": 0}\n'
+        b'{"n": 1, "t": "caf\xe9"}\n'
+        b'{"n": 2\n'
+        b'[1, 2]\n'
+        b'{"n": 3, "t": "caf\xc3\xa9"}\n'
+    )
+    records, stats = read([f])
+    assert records == [{"n": 0}, {"n": 3, "t": "café"}]
+    assert stats.skipped == {"bad_utf8": 1, "not_json": 1, "not_tweet": 1}
+    assert stats.repaired == {"bom": 1}
+    assert [(ln, m.split(" (")[0]) for _, ln, m in stats.problems] == [
+        (1, "UTF-8 byte order mark"), (2, "invalid UTF-8"), (3, "not JSON")]
+    assert stats.records_seen == stats.kept + sum(stats.skipped.values())
+
+
+def test_strict_stops_at_the_first_problem(tmp_path: Path):
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(lines_of({"n": 0}) + b"oops\n" + lines_of({"n": 1}))
+    with pytest.raises(DataError, match=r"a.jsonl:2: not JSON .*\(--strict\)"):
+        read([f], strict=True)
+
+
+def test_over_long_lines_are_skipped_and_counted(tmp_path: Path):
+    f = tmp_path / "a.jsonl"
+    long_line = json.dumps({"n": 99, "pad": "x" * 5000}).encode()
+    f.write_bytes(lines_of({"n": 0}) + long_line + b"\n" + lines_of({"n": 1}) + long_line)
+    records, stats = read([f], max_line=1000)
+    assert ns(records) == [0, 1]
+    assert stats.skipped == {"too_long": 2}
+    assert [ln for _, ln, _ in stats.problems] == [2, 4]
+    assert stats.records_seen == 4
+
+
+def test_over_long_line_across_many_chunks(tmp_path: Path, monkeypatch):
+    import tuilabel.tweets.read as read_mod
+
+    monkeypatch.setattr(read_mod, "READ_CHUNK", 64)
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(lines_of({"n": 0}) + b"[" + b"1," * 500 + b"1]\n" + lines_of({"n": 1}))
+    records, stats = read([f], max_line=100)
+    assert ns(records) == [0, 1]
+    assert stats.skipped == {"too_long": 1}
+    assert [ln for _, ln, _ in stats.problems] == [2]
+
+
+def test_binary_file_is_junk(tmp_path: Path):
+    f = tmp_path / "cat.jpg"
+    f.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01")
+    records, stats = read([f])
+    assert records == []
+    assert stats.skipped == {"junk_file": 1}
+
+
+def test_folders_recursively_in_name_order(tmp_path: Path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "z").mkdir(parents=True)
+    (tmp_path / "b" / "1.json").write_bytes(lines_of({"n": 3}))
+    (tmp_path / "a" / "2.json").write_bytes(lines_of({"n": 1}))
+    (tmp_path / "a" / "z" / "0.json.gz").write_bytes(gzip.compress(lines_of({"n": 2})))
+    (tmp_path / "a" / "1.json").write_bytes(lines_of({"n": 0}))
+    records, stats = read([tmp_path])
+    assert ns(records) == [0, 1, 2, 3]
+    assert stats.files == 4
+
+
+def test_missing_path_is_an_error_before_reading(tmp_path: Path):
+    good = tmp_path / "a.jsonl"
+    good.write_bytes(lines_of({"n": 0}))
+    stats = ReadStats()
+    it = iter_records([str(good), str(tmp_path / "nope.json")], stats)
+    with pytest.raises(InputError, match="no such file or folder: .*nope.json"):
+        next(it)
+    assert stats.records_seen == 0
+    with pytest.raises(InputError):
+        expand_paths([])
+
+
+def test_summary_names_counts_reasons_and_problems(tmp_path: Path):
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(lines_of({"n": 0}) + b"nope\n\n")
+    _, stats = read([f])
+    text = stats.summary()
+    assert text.splitlines()[0].startswith(
+        "1 file read, 3 records seen, 1 kept, 2 skipped (1 blank, 1 not_json)")
+    assert f"{f}:2: not JSON" in text
