@@ -298,9 +298,42 @@ def _guarded_keras_downloads(model: str) -> Iterator[None]:
 
 
 # -- TensorFlow -------------------------------------------------------------------------------
+@contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a moment: TensorFlow's C++ start-up lines
+    (oneDNN notice, CUDA probing on a machine without a GPU) ignore TF_CPP_MIN_LOG_LEVEL in
+    TF 2.21 and are not for users. Python exceptions still propagate. TUILABEL_DEBUG=1 keeps
+    them."""
+    if os.environ.get("TUILABEL_DEBUG"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_TF_READY = False
+
+
 def _import_tf() -> tuple[Any, Any]:
-    """Import TensorFlow and Keras quietly (their C++ start-up chatter is not for users)."""
+    """Import TensorFlow and Keras quietly, and let TensorFlow probe its devices once while
+    its chatter is muted."""
+    global _TF_READY
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not _TF_READY:
+        with _quiet_native_stderr():
+            import keras
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()
+        _TF_READY = True
     import keras
     import tensorflow as tf
 
