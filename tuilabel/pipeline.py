@@ -541,11 +541,7 @@ def _chain(sources: Sequence[Iterable[PhotoJob]]) -> Iterator[PhotoJob]:
 
 
 def _read_notes(stats: Any) -> list[str]:
-    """One line about the tweet input, from whatever counters the reader keeps."""
-    summary = getattr(stats, "summary_line", None)
-    if callable(summary):
-        return [f"input: {summary()}"]
-    fields = {k: v for k, v in vars(stats).items() if isinstance(v, int) and v}
-    if not fields:
-        return []
-    return ["input: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in fields.items())]
+    """What the tweet reader saw (files, records, skipped by reason, problems with file:line)."""
+    text = stats.summary() if callable(getattr(stats, "summary", None)) else ""
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return [f"input: {lines[0]}", *lines[1:]] if lines else []
