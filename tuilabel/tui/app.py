@@ -58,9 +58,9 @@ class ScoreApp(App[None]):
     CSS = """
     #main { height: 1fr; }
     #side { width: 42; height: 1fr; padding: 0 1; border-left: solid $primary; }
-    #info { height: auto; }
-    #progress { height: auto; margin-top: 1; }
-    #status { height: auto; margin-top: 1; }
+    #info { height: 11; }
+    #progress { height: 3; margin-top: 1; }
+    #status { height: 2; margin-top: 1; }
     RateButtons { margin-top: 1; }
     """
     BINDINGS = [

@@ -11,6 +11,7 @@ import os
 import sys
 
 from tuilabel.errors import DataError, InputError
+from tuilabel.store import open_store
 from tuilabel.store.base import ORDERS
 
 
@@ -52,13 +53,10 @@ def run_score(
     if rater is not None and not rater.strip():
         raise InputError("--rater must not be empty")
     rater = rater.strip() if rater else default_rater()
-    check_terminal()
-    if truecolor:
-        os.environ["TEXTUAL_COLOR_SYSTEM"] = "truecolor"
 
-    from tuilabel.tui.factory import make_score_app, open_store_thread
+    from tuilabel.tui.storethread import StoreThread
 
-    store = open_store_thread(db)
+    store = StoreThread(lambda: open_store(db, create=False))
     try:
         _, total = store.call(lambda s: s.count_rated(model, overlap))
         if total == 0:
@@ -67,6 +65,12 @@ def run_score(
                 f"{store.name} has no photos{where} to rate: fill it with `tuilabel label` "
                 "(classify the photos of tweets) or `tuilabel load` (import an export)"
             )
+        check_terminal()
+        if truecolor:
+            os.environ["TEXTUAL_COLOR_SYSTEM"] = "truecolor"
+        # Textual is imported only now, after the colour system is settled.
+        from tuilabel.tui.factory import make_score_app
+
         app = make_score_app(store, rater=rater, order=order, model=model, overlap=overlap,
                              truecolor=True if truecolor else None)
         app.run()

@@ -1,0 +1,243 @@
+"""Pilot tests of the score app: keys pressed, what the store then holds, on SQLite and MariaDB.
+
+The app is built by the same factory the CLI uses, over a real database and real photo files
+fetched by the real Fetcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from test_tui_support import fill_store, ratings, run, saved, settle, until
+
+from tuilabel.images import Fetcher
+from tuilabel.tui.factory import make_score_app, open_store_thread
+
+
+def build(db_url, rater="alice", **kwargs):
+    store = open_store_thread(db_url)
+    app = make_score_app(store, rater=rater, order="oldest", fetcher=Fetcher(cache_dir=None),
+                         roc=None, freeze_gc=False, **kwargs)
+    return store, app
+
+
+def test_keys_store_ratings(db_url, tmp_path):
+    ids = fill_store(db_url, tmp_path / "photos", n=8)
+    store, app = build(db_url)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            shown = []
+            for key in "jklx":
+                shown.append(app.session.current.id)
+                await pilot.press(key)
+                await settle(pilot, app)
+            await saved(pilot, app)
+            assert ratings(db_url) == dict(zip(shown, ["top1", "top5", "none", "unrateable"],
+                                               strict=True))
+            # u takes back the last rating (x) and shows that photo again
+            await pilot.press("u")
+            await until(pilot, lambda: len(ratings(db_url)) == 3, what="the undo")
+            assert app.session.current.id == shown[3]
+            # s passes over it: no rating, and the next photo is shown
+            await pilot.press("s")
+            await settle(pilot, app)
+            assert app.session.current.id != shown[3]
+            fifth = app.session.current.id
+            # backspace is undo too; with nothing left to undo after it, the store is as before
+            await pilot.press("j")
+            await saved(pilot, app)
+            assert ratings(db_url)[fifth] == "top1"
+            await pilot.press("backspace")
+            await until(pilot, lambda: fifth not in ratings(db_url), what="backspace undo")
+            await pilot.press("l")
+            await saved(pilot, app)
+            await pilot.press("q")
+        return shown, fifth
+
+    try:
+        shown, fifth = asyncio.run(scenario())
+    finally:
+        store.close()
+    final = ratings(db_url)
+    assert final == {shown[0]: "top1", shown[1]: "top5", shown[2]: "none", fifth: "none"}
+    assert shown == ids[:4]  # --order oldest
+    assert all(r == "alice" for r in _raters(db_url))
+
+
+def _raters(db_url):
+    from tuilabel.store import open_store
+
+    with open_store(db_url) as s:
+        return [r.rater for r in s.iter_ratings()]
+
+
+def test_mouse_buttons_rate(db_url, tmp_path):
+    fill_store(db_url, tmp_path / "photos", n=4)
+    store, app = build(db_url)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            shown = []
+            for button in ("#rate-top1", "#rate-top5", "#rate-none"):
+                shown.append(app.session.current.id)
+                clicked = await pilot.click(button)
+                if not clicked:
+                    open("/tmp/sc/fail.txt", "w").write("\n".join(_screen_lines(app)))
+                assert clicked, button
+                await settle(pilot, app)
+            await saved(pilot, app)
+            return shown
+
+    try:
+        shown = asyncio.run(scenario())
+    finally:
+        store.close()
+    assert ratings(db_url) == dict(zip(shown, ["top1", "top5", "none"], strict=True))
+
+
+def test_two_raters_never_get_the_same_photo(db_url, tmp_path):
+    fill_store(db_url, tmp_path / "photos", n=16)
+    store_a, app_a = build(db_url, rater="alice")
+    store_b, app_b = build(db_url, rater="bob")
+
+    async def rate(app, n):
+        seen = []
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(n):
+                await settle(pilot, app)
+                seen.append(app.session.current.id)
+                seen.extend(img.id for img in app.session.queue)  # claimed ahead, too
+                await pilot.press("j")
+            await saved(pilot, app)
+            await pilot.press("q")
+        return seen
+
+    async def both():
+        return await asyncio.gather(rate(app_a, 6), rate(app_b, 6))
+
+    try:
+        seen_a, seen_b = asyncio.run(both())
+    finally:
+        store_a.close()
+        store_b.close()
+    assert not set(seen_a) & set(seen_b)
+    rated_a, rated_b = ratings(db_url, "alice"), ratings(db_url, "bob")
+    assert len(rated_a) == 6 and len(rated_b) == 6
+    assert not set(rated_a) & set(rated_b)
+
+
+def test_overlap_two_lets_a_second_rater_see_rated_photos(db_url, tmp_path):
+    fill_store(db_url, tmp_path / "photos", n=3)
+    for rater in ("alice", "bob"):
+        store, app = build(db_url, rater=rater, overlap=2)
+
+        async def scenario(app=app):
+            async with app.run_test(size=(100, 30)) as pilot:
+                for _ in range(3):
+                    await settle(pilot, app)
+                    await pilot.press("k")
+                await saved(pilot, app)
+                await until(pilot, lambda: app.session.current is None
+                            and not app.session.more_available, what="nothing left")
+
+        try:
+            run(scenario())
+        finally:
+            store.close()
+    assert len(ratings(db_url, "alice")) == 3
+    assert ratings(db_url, "bob") == ratings(db_url, "alice")
+
+
+def test_reopening_continues_where_the_rater_stopped(db_url, tmp_path):
+    ids = fill_store(db_url, tmp_path / "photos", n=5)
+    for expected_first in (ids[0], ids[2]):
+        store, app = build(db_url)
+
+        async def scenario(app=app, expected_first=expected_first):
+            async with app.run_test(size=(100, 30)) as pilot:
+                await settle(pilot, app)
+                assert app.session.current.id == expected_first
+                await pilot.press("j")
+                await settle(pilot, app)
+                await pilot.press("j")
+                await saved(pilot, app)
+                # no q: the app is torn down as if the connection dropped
+
+        try:
+            run(scenario())
+        finally:
+            store.close()
+    assert set(ratings(db_url)) == set(ids[:4])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (130, 50)])
+def test_broken_photo_shows_reason_and_can_be_marked_unrateable(sqlite_url, tmp_path, size):
+    ids = fill_store(sqlite_url, tmp_path / "photos", n=2, broken=(0,))
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot, app)
+            text = "\n".join(_screen_lines(app))
+            assert "cannot be shown" in text and "not_found" in text
+            await pilot.press("x")
+            await settle(pilot, app)
+            await saved(pilot, app)
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+    assert ratings(sqlite_url) == {ids[0]: "unrateable"}
+
+
+def test_nothing_left_and_undo_brings_it_back(sqlite_url, tmp_path):
+    ids = fill_store(sqlite_url, tmp_path / "photos", n=1)
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            await pilot.press("l")
+            await until(pilot, lambda: "Nothing left to rate" in "\n".join(_screen_lines(app)),
+                        what="the nothing-left message")
+            await saved(pilot, app)
+            assert ratings(sqlite_url) == {ids[0]: "none"}
+            await pilot.press("u")
+            await settle(pilot, app)
+            await until(pilot, lambda: ratings(sqlite_url) == {}, what="undo")
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+
+
+def test_help_screen_opens_and_closes(sqlite_url, tmp_path):
+    fill_store(sqlite_url, tmp_path / "photos", n=2)
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            await pilot.press("question_mark")
+            await pilot.pause(0.1)
+            assert "undo the last rating" in "\n".join(_screen_lines(app))
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert "undo the last rating" not in "\n".join(_screen_lines(app))
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+
+
+def _screen_lines(app) -> list[str]:
+    """The text on screen now, one string per terminal row."""
+    strips = app.screen._compositor.render_strips()
+    return ["".join(seg.text for seg in strip) for strip in strips]
