@@ -46,6 +46,8 @@ class Response:
     content_length: False sends no Content-Length and closes the connection after the body
     (a streamed body of unknown size); an int sends that value whatever the body is (a
     truncated transfer when larger than the body).
+    chunk_size, chunk_delay: send the body `chunk_size` bytes at a time, sleeping `chunk_delay`
+    seconds before each piece (a server that drips bytes).
     """
 
     status: int = 200
@@ -54,6 +56,8 @@ class Response:
     delay: float = 0.0
     body_delay: float = 0.0
     content_length: bool | int = True
+    chunk_size: int = 0
+    chunk_delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,12 @@ def _make_handler(server: HTTPTestServer) -> type[BaseHTTPRequestHandler]:
                 if server._sleep(response.body_delay):
                     return
                 if send_body and response.body:
-                    self.wfile.write(response.body)
+                    step = response.chunk_size or len(response.body)
+                    for start in range(0, len(response.body), step):
+                        if server._sleep(response.chunk_delay):
+                            return
+                        self.wfile.write(response.body[start : start + step])
+                        self.wfile.flush()
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
 

@@ -406,3 +406,60 @@ def test_many_threads_share_one_fetcher(http_server, tmp_path):
         path = "/" + url.rsplit("/", 1)[1]
         assert got == bodies.get(path, "http_410")
     assert sum(http_server.count(p) for p in bodies) <= 80
+
+
+# -- hardening -----------------------------------------------------------------------------
+
+
+def test_dripping_server_hits_the_overall_deadline(http_server):
+    body = b"d" * 40
+    url = http_server.route("/drip", Response(200, {}, body, chunk_size=1, chunk_delay=0.1))
+    with Fetcher(cache_dir=None, timeout=(1.0, 0.5), max_seconds=0.6, retries=2) as f:
+        start = time.monotonic()
+        assert reason_of(f, url) == "timeout"
+        assert time.monotonic() - start < 2
+    assert http_server.count("/drip") == 1  # a slow whole download is not retried
+    quick = http_server.route("/quick", Response(200, {}, body, chunk_size=10, chunk_delay=0.01))
+    with Fetcher(cache_dir=None, max_seconds=5) as f:
+        assert f.fetch(quick) == body
+
+
+@pytest.mark.parametrize(
+    "url", ["http://exa mple.com/x.jpg", "http://[::1/x.jpg", "http://", "http://host:99999/a"]
+)
+def test_malformed_urls(nocache, url):
+    assert reason_of(nocache, url) == "bad_url"
+
+
+def test_redirect_status_without_location(http_server, nocache):
+    url = http_server.route("/r", Response(302, {}, b"moved somewhere"))
+    assert reason_of(nocache, url) == "http_302"
+
+
+def test_no_content(http_server, nocache):
+    url = http_server.route("/n", Response(204))
+    assert reason_of(nocache, url) == "empty"
+
+
+def test_failure_detail_does_not_repeat_the_query_string(http_server, nocache):
+    body = jpeg_bytes()
+    http_server.route("/t.jpg", Response(200, JPEG, body[:100], content_length=len(body)))
+    with pytest.raises(FetchError) as info:
+        nocache.fetch(http_server.url("/t.jpg?token=s3cr3t"))
+    assert info.value.reason == "connection"
+    assert "s3cr3t" not in str(info.value) and "127.0.0.1" in info.value.detail
+
+
+def test_gzip_encoded_body_is_decoded_and_capped_after_decoding(http_server):
+    import gzip
+
+    body = jpeg_bytes()
+    url = http_server.route(
+        "/g.jpg", Response(200, {"Content-Encoding": "gzip"}, gzip.compress(body))
+    )
+    bomb = http_server.route(
+        "/bomb", Response(200, {"Content-Encoding": "gzip"}, gzip.compress(b"\0" * 5_000_000))
+    )
+    with Fetcher(cache_dir=None, max_bytes=1_000_000, retries=0) as f:
+        assert f.fetch(url) == body
+        assert reason_of(f, bomb) == "too_large"  # 5 kB on the wire, 5 MB decoded

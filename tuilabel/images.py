@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -98,7 +99,10 @@ class Fetcher:
     size it to the number of fetching threads). HTTP failures that may pass (connection errors,
     timeouts, temporary DNS failure, 408/429/5xx) are retried `retries` times with exponential
     backoff and jitter, honouring Retry-After (capped at `max_retry_after` seconds). Bodies over
-    `max_bytes` are refused from Content-Length or while streaming. Successful HTTP bodies are
+    `max_bytes` are refused from Content-Length or while streaming; a download still running
+    after `max_seconds` (a server dripping bytes just under the read timeout) is a timeout,
+    not retried. Only http and https are followed, redirects included (at most
+    `max_redirects`). Successful (2xx, non-empty) HTTP bodies are
     cached under `cache_dir` in a file named by the sha256 of the URL string, so a second run
     needs no network; local files are never cached. `cache_dir=None` disables the cache.
     """
@@ -115,6 +119,7 @@ class Fetcher:
         pool_size: int = DEFAULT_POOL_SIZE,
         max_retry_after: float = MAX_RETRY_AFTER,
         max_redirects: int = 5,
+        max_seconds: float = 120.0,
     ) -> None:
         import requests
         from requests.adapters import HTTPAdapter
@@ -127,6 +132,7 @@ class Fetcher:
         self.backoff = backoff
         self.max_bytes = max_bytes
         self.max_retry_after = max_retry_after
+        self.max_seconds = max_seconds
         self._session = requests.Session()
         self._session.headers["User-Agent"] = user_agent
         self._session.headers["Accept"] = "image/*,*/*;q=0.5"
@@ -220,11 +226,13 @@ class Fetcher:
 
     def _get_once(self, url: str) -> bytes:
         import requests
+        import urllib3
 
+        started = time.monotonic()
         try:
             with self._session.get(url, timeout=self.timeout, stream=True) as resp:
                 status = resp.status_code
-                if status >= 400:
+                if not 200 <= status < 300:
                     reason = "http_5xx" if status >= 500 else f"http_{status}"
                     error = FetchError(reason, f"HTTP {status} {resp.reason or ''}".rstrip())
                     if status in _RETRY_STATUS:
@@ -235,20 +243,29 @@ class Fetcher:
                     raise FetchError("too_large", f"Content-Length {length} > {self.max_bytes}")
                 chunks: list[bytes] = []
                 total = 0
-                for chunk in resp.iter_content(chunk_size=64 * 1024):
+                for chunk in _body_chunks(resp):
                     total += len(chunk)
                     if total > self.max_bytes:
                         raise FetchError("too_large", f"body over {self.max_bytes} bytes")
                     chunks.append(chunk)
+                    if time.monotonic() - started > self.max_seconds:
+                        raise FetchError(
+                            "timeout", f"download still running after {self.max_seconds:g} s"
+                        )
         except (FetchError, _Retryable):
             raise
         except requests.exceptions.InvalidSchema as exc:
             raise FetchError("bad_scheme", f"redirected to an unsupported URL: {exc}") from exc
         except requests.exceptions.TooManyRedirects as exc:
             raise FetchError("redirects", "too many redirects") from exc
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-            raise FetchError("bad_url", str(exc)) from exc
-        except requests.exceptions.RequestException as exc:
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.URLRequired,
+            ValueError,  # urllib3's LocationParseError, UnicodeError from IDNA, bad ports
+        ) as exc:
+            raise FetchError("bad_url", f"{type(exc).__name__}: {_short(exc)}") from exc
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             reason, retry = _classify_network_error(exc)
             error = FetchError(reason, self._network_detail(reason, url, exc))
             if retry:
@@ -272,7 +289,10 @@ class Fetcher:
             if isinstance(exc, requests.exceptions.ConnectTimeout):
                 return f"no connection to {host}:{port} within {self.timeout[0]:g} s"
             return f"{host}:{port} sent nothing for {self.timeout[1]:g} s"
-        return _short(exc)
+        # Name the innermost cause ("Connection reset by peer", "IncompleteRead(...)"), not
+        # requests' wrapper, whose text repeats the URL (and whatever its query string holds).
+        inner = list(_causes(exc))[-1]
+        return f"{host}:{port}: {type(inner).__name__}: {_short(inner)}"
 
     # -- cache ----------------------------------------------------------------------------
     def _cache_get(self, url: str) -> bytes | None:
@@ -327,6 +347,19 @@ class _suppress_oserror:
         return exc_type is not None and issubclass(exc_type, OSError)
 
 
+def _body_chunks(resp) -> Iterator[bytes]:
+    """The (decoded) body in pieces as they arrive, so that deadlines are checked between them.
+
+    `iter_content` waits for a full chunk; urllib3's `read1` returns whatever has arrived.
+    """
+    read1 = getattr(resp.raw, "read1", None)
+    if read1 is None:  # urllib3 < 2.3
+        yield from resp.iter_content(chunk_size=16 * 1024)
+        return
+    while chunk := read1(64 * 1024, decode_content=True):
+        yield chunk
+
+
 def _file_url_path(url: str) -> Path:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
@@ -365,26 +398,30 @@ def _causes(exc: BaseException):
 
 
 def _classify_network_error(exc: BaseException) -> tuple[str, bool]:
-    """(reason, worth retrying) for a requests exception."""
+    """(reason, worth retrying) for a requests exception.
+
+    A name that does not exist (EAI_NONAME) will not exist in a second either, so it is not
+    retried; a resolver that is temporarily failing (EAI_AGAIN) is.
+    """
     import requests
+    import urllib3
     from urllib3.exceptions import NameResolutionError
 
-    for cause in _causes(exc):
-        if isinstance(cause, socket.gaierror):
-            transient = cause.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None))
-            return "dns", transient
-        if isinstance(cause, NameResolutionError):
-            inner = [c for c in _causes(cause) if isinstance(c, socket.gaierror)]
-            return "dns", bool(inner) and inner[0].errno == socket.EAI_AGAIN
-        if isinstance(cause, ConnectionRefusedError) or (
-            isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
-        ):
-            return "refused", True
-    if isinstance(exc, requests.exceptions.Timeout):
+    causes = list(_causes(exc))
+    gai = [c for c in causes if isinstance(c, socket.gaierror)]
+    if gai or any(isinstance(c, NameResolutionError) for c in causes):
+        return "dns", any(c.errno == socket.EAI_AGAIN for c in gai)
+    if any(
+        isinstance(c, ConnectionRefusedError)
+        or (isinstance(c, OSError) and c.errno == errno.ECONNREFUSED)
+        for c in causes
+    ):
+        return "refused", True
+    if isinstance(exc, requests.exceptions.Timeout) or any(
+        isinstance(c, (socket.timeout, TimeoutError, urllib3.exceptions.TimeoutError))
+        for c in causes
+    ):
         return "timeout", True
-    for cause in _causes(exc):
-        if isinstance(cause, (socket.timeout, TimeoutError)):
-            return "timeout", True
     return "connection", True
 
 
@@ -417,6 +454,8 @@ def decode_image(data: bytes, *, size: tuple[int, int] | None = None) -> Image.I
         raise DecodeError("decompression_bomb", str(exc)) from exc
     except (OSError, EOFError, SyntaxError, ValueError) as exc:
         raise DecodeError("truncated", f"cannot read header: {exc}") from exc
+    except (KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise DecodeError("unsupported", f"{type(exc).__name__}: {exc}") from exc
     try:
         result = _to_rgb(img, size)
     except BaseException as exc:
@@ -441,6 +480,9 @@ def _decode_failure(img: Image.Image, exc: BaseException) -> BaseException:
         if "decoder" in message and "not available" in message:
             return DecodeError("unsupported", f"{img.format} {img.mode}: {message}")
         return DecodeError("truncated", f"{img.format}: {message}")
+    if isinstance(exc, Exception) and not isinstance(exc, MemoryError):
+        # A plugin tripping over odd data (KeyError, TypeError...) is this photo's problem.
+        return DecodeError("unsupported", f"{img.format} {img.mode}: {type(exc).__name__}: {exc}")
     return exc
 
 
