@@ -255,3 +255,35 @@ def test_just_under_the_limit_is_fine(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 64 * 64)
     assert decode_image(encode(Image.new("RGB", (64, 64)), "PNG")).size == (64, 64)
     assert reason(encode(Image.new("RGB", (65, 64)), "PNG")) == "decompression_bomb"
+
+
+def test_32_bit_integer_images_of_each_range():
+    for values, expected in [
+        ([0, 100, 255], [0, 100, 255]),  # 8-bit data held in mode I
+        ([0, 256, 65535], [0, 1, 255]),  # 16-bit data
+        ([0, 1 << 20, 1 << 24], [0, 15, 255]),  # wider: scaled by the peak
+    ]:
+        src = Image.fromarray(np.array([values], dtype=np.int32), "I")
+        img = decode_image(encode(src, "TIFF"))
+        assert [px(img, x, 0)[0] for x in range(3)] == expected, values
+
+
+def test_webp_with_alpha():
+    from PIL import features
+
+    if not features.check("webp"):
+        pytest.skip("this Pillow has no WebP")
+    rgba = Image.new("RGBA", (8, 8), (10, 20, 30, 0))
+    rgba.putpixel((0, 0), (10, 20, 200, 255))
+    img = decode_image(encode(rgba, "WEBP", lossless=True))
+    assert px(img, 5, 5) == (255, 255, 255) and px(img, 0, 0) == (10, 20, 200)
+
+
+def test_unexpected_pillow_errors_become_decode_errors(monkeypatch):
+    from PIL import PngImagePlugin
+
+    def broken_load(self):
+        raise KeyError("odd chunk")
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", broken_load)
+    assert reason(encode(Image.new("RGB", (4, 4)), "PNG")) == "unsupported"

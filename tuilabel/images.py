@@ -85,8 +85,13 @@ def default_cache_dir() -> Path:
     if os.environ.get("TUILABEL_CACHE"):
         return Path(os.environ["TUILABEL_CACHE"]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "tuilabel" / "images"
+    if xdg:
+        return Path(xdg).expanduser() / "tuilabel" / "images"
+    try:
+        home = Path.home()
+    except RuntimeError:  # no HOME and no passwd entry (some containers)
+        return Path(tempfile.gettempdir()) / f"tuilabel-{os.getuid()}" / "images"
+    return home / ".cache" / "tuilabel" / "images"
 
 
 _DEFAULT = object()
@@ -527,9 +532,16 @@ def _convert_rgb(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode == "RGB":
         return img.copy() if img.readonly else img
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        arr = np.asarray(img)
-        arr = np.clip(arr.astype(np.int64), 0, 65535) >> 8
+    if mode.startswith("I;16"):  # 16-bit: scale to 8 bits (Pillow's convert would clip)
+        arr = np.asarray(img).astype(np.uint32) >> 8
+        return Image.fromarray(arr.astype(np.uint8), "L").convert("RGB")
+    if mode == "I":  # 32-bit integers of unknown range: 8-bit, 16-bit or wider data
+        arr = np.clip(np.asarray(img).astype(np.int64), 0, None)
+        peak = int(arr.max(initial=0))
+        if peak > 65535:
+            arr = arr * 255 // peak
+        elif peak > 255:
+            arr = arr >> 8
         return Image.fromarray(arr.astype(np.uint8), "L").convert("RGB")
     if mode == "F":
         arr = np.clip(np.nan_to_num(np.asarray(img)), 0, 255).astype(np.uint8)
