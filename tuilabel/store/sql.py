@@ -139,10 +139,11 @@ class SQLStore(Store):
                          len(im.predictions), *labels, random.getrandbits(62), now])
         with self._guard("storing images"), self._write():
             added = self._executemany(self._insert_ignore("images", cols), rows)
-            self._executemany(
-                "DELETE FROM failures WHERE model = ? AND url_hash = ? AND tweet_id = ?",
-                [(r[4], r[3], r[0]) for r in rows],
-            )
+            if self._scalar("SELECT COUNT(*) FROM (SELECT 1 FROM failures LIMIT 1) f"):
+                self._executemany(
+                    "DELETE FROM failures WHERE model = ? AND url_hash = ? AND tweet_id = ?",
+                    [(r[4], r[3], r[0]) for r in rows],
+                )
         return added
 
     def _photo_lookup(self, table: str, model: str,
@@ -315,14 +316,14 @@ class SQLStore(Store):
         return True
 
     def count_rated(self, model: str | None = None, overlap: int = 1) -> tuple[int, int]:
-        where, params = ("WHERE model = ?", [model]) if model is not None else ("", [])
+        # Two counts rather than one SUM(CASE ...) scan: the first is an index range scan.
+        where, params = (" AND model = ?", [model]) if model is not None else ("", [])
         with self._guard("counting ratings"):
-            row = self._execute(
-                "SELECT COALESCE(SUM(CASE WHEN n_ratings >= ? THEN 1 ELSE 0 END), 0), COUNT(*) "
-                f"FROM images {where}",
-                [overlap, *params],
-            ).fetchone()
-        return int(row[0]), int(row[1])
+            rated = self._scalar(
+                f"SELECT COUNT(*) FROM images WHERE n_ratings >= ?{where}", [overlap, *params]
+            )
+            total = self._scalar(f"SELECT COUNT(*) FROM images WHERE 1 = 1{where}", params)
+        return int(rated), int(total)
 
     def _rating_filter(self, rater: str | None, model: str | None) -> tuple[str, list[Any]]:
         clauses, params = [], []
