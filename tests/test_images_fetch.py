@@ -463,3 +463,16 @@ def test_gzip_encoded_body_is_decoded_and_capped_after_decoding(http_server):
     with Fetcher(cache_dir=None, max_bytes=1_000_000, retries=0) as f:
         assert f.fetch(url) == body
         assert reason_of(f, bomb) == "too_large"  # 5 kB on the wire, 5 MB decoded
+
+
+def test_module_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, tuilabel.images as m; m.Fetcher(cache_dir=None).close();"
+        "heavy = [n for n in ('tensorflow', 'keras', 'textual', 'typer') if n in sys.modules];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
