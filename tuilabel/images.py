@@ -8,10 +8,17 @@ store records and the summary counts; these are data, not user errors, so they a
 
 Reason tokens (`FetchError.reason`):
 
-    fetching   dns, refused, timeout, connection, redirects, http_<code> (http_404, http_403,
-               http_410, http_429 ...; any 5xx is http_5xx), too_large, empty, bad_scheme,
-               not_found (local file), io (local file unreadable)
-    decoding   not_image, truncated, decompression_bomb, unsupported, empty
+    fetching   dns, refused, timeout, connection (reset, dropped mid-body), redirects (a loop
+               or too many), http_<code> (http_404, http_403, http_410, http_429, http_302
+               without Location...; any 5xx is http_5xx), too_large, empty (0 bytes or 204),
+               bad_scheme (not http/https/file, also via a redirect), bad_url (malformed),
+               not_found (local file missing), io (local file unreadable, a directory)
+    decoding   not_image, truncated (also corrupt data), decompression_bomb, unsupported
+               (a mode or codec Pillow cannot convert, an unexpected Pillow error), empty
+
+`decode_image` raises only DecodeError (besides MemoryError and interrupts), `Fetcher.fetch` only
+FetchError, so callers can record `exc.reason` / `exc.detail` and move on. Details name the
+host, never the URL's query string.
 
 Sizes follow Keras: `size` is `(height, width)`, like `keras.utils.load_img(target_size=...)`,
 and resizing is nearest-neighbour, as `load_img` does by default (checked against Keras 3.15's
@@ -107,9 +114,12 @@ class Fetcher:
     `max_bytes` are refused from Content-Length or while streaming; a download still running
     after `max_seconds` (a server dripping bytes just under the read timeout) is a timeout,
     not retried. Only http and https are followed, redirects included (at most
-    `max_redirects`). Successful (2xx, non-empty) HTTP bodies are
-    cached under `cache_dir` in a file named by the sha256 of the URL string, so a second run
-    needs no network; local files are never cached. `cache_dir=None` disables the cache.
+    `max_redirects`). Successful (2xx, non-empty) HTTP bodies are cached under `cache_dir` in
+    `<sha256(url)[:2]>/<sha256(url)>`, written atomically, so a second run needs no network;
+    local files are never cached. `cache_dir=None` disables the cache; an unwritable cache
+    logs one warning and fetching carries on without it.
+
+    Worst case for one dead server: (retries + 1) x read timeout plus backoff, per photo.
     """
 
     def __init__(
@@ -131,7 +141,9 @@ class Fetcher:
 
         if cache_dir is _DEFAULT:
             cache_dir = default_cache_dir()
-        self.cache_dir: Path | None = Path(cache_dir) if cache_dir is not None else None  # type: ignore[arg-type]
+        self.cache_dir: Path | None = (
+            Path(cache_dir) if cache_dir is not None else None  # type: ignore[arg-type]
+        )
         self.timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
         self.retries = max(0, retries)
         self.backoff = backoff
