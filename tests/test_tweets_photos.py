@@ -436,3 +436,20 @@ def test_malformed_media_fields_are_ignored_not_fatal():
                                              {"media_url_https": 7}]
     record["quoted_status"] = "not an object"
     assert urls(extract_photos(record)) == [media("OK1")]
+
+
+ALL_RECORDS = [
+    V1_TWO_PHOTOS, V1_GIF, V1_VIDEO, V1_NO_MEDIA, V1_RETWEET, V1_QUOTE, V1_TRUNCATED, V1_FIVE,
+    V1_LEGACY_HTTP, V1_LOCAL, V1_MIXED, DELETE, LIMIT, SCRUB_GEO, WITHHELD, AS_POST, AS_GIF,
+    AS_OLD_GIF, AS_SHARE, AS_LONG, AS_QUOTE, AS_INFO, V2_STREAM_LINE, V2_PAGE, V2_ERRORS,
+    V2_FLAT, SN_PHOTOS, SN_RETWEET, SN_QUOTE, SN_NONE,
+]
+
+
+@pytest.mark.parametrize("thumbnails", [False, True])
+def test_has_photo_agrees_with_extract_photos(thumbnails):
+    from tuilabel.tweets import has_photo
+
+    answers = [has_photo(r, thumbnails=thumbnails) for r in ALL_RECORDS]
+    assert answers == [bool(extract_photos(r, thumbnails=thumbnails)) for r in ALL_RECORDS]
+    assert answers.count(True) == (22 if thumbnails else 18)

@@ -12,6 +12,7 @@ from tuilabel.tweets.photos import (
     canonical_url,
     extract_photos,
     fetch_url_for,
+    has_photo,
     record_format,
     tweet_ids,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "expand_paths",
     "extract_photos",
     "fetch_url_for",
+    "has_photo",
     "iter_records",
     "record_format",
     "sample_fraction",

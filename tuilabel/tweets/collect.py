@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tuilabel.errors import InputError
-from tuilabel.tweets.photos import extract_photos, tweet_ids
+from tuilabel.tweets.photos import has_photo, tweet_ids
 from tuilabel.tweets.read import (
     _BOM,
     MAX_LINE_BYTES,
@@ -71,10 +71,11 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
     batches = iter_batches(paths, stats, strict=strict, max_line=max_line)
     try:
         for source, first, lines in batches:
+            stats.records_seen += len(lines)
             for i, line in enumerate(lines):
                 if line is None:  # over-long, already counted
+                    stats.records_seen -= 1
                     continue
-                stats.records_seen += 1
                 if len(line) < 8 and not line.strip():
                     skipped["blank"] += 1
                     continue
@@ -91,7 +92,7 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                 if not ids:
                     skipped["not_tweet"] += 1
                     continue
-                if not extract_photos(record, thumbnails=thumbnails):
+                if not has_photo(record, thumbnails=thumbnails):
                     skipped["no_photo"] += 1
                     continue
                 if all(tid in seen_ids for tid in ids):
@@ -105,6 +106,7 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                 stats.kept += 1
                 if limit is not None and stats.kept >= limit:
                     # Lines not looked at are neither seen nor skipped.
+                    stats.records_seen -= len(lines) - i - 1 - lines[i + 1:].count(None)
                     return stats
             if on_batch is not None:
                 on_batch(stats)

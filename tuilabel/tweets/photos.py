@@ -37,6 +37,11 @@ _SIZE_SUFFIX = re.compile(r":(?:thumb|small|medium|large|orig|\d+x\d+)$")
 
 KINDS = ("photo", "video", "animated_gif")
 
+_HTTPS_PREFIX = f"https://{MEDIA_HOST}/"
+#: Anything that makes a media-host URL need real parsing: a query, fragment, size suffix,
+#: port, user info, or an escape.
+_URL_EXTRAS = re.compile(r"[?#:@%\\]")
+
 
 @dataclass(frozen=True)
 class Photo:
@@ -60,6 +65,10 @@ class Photo:
 def canonical_url(url: str) -> str:
     """The stored form of a photo URL: on the media host, https with no size suffix or query
     (`?format=jpg&name=large` becomes `.jpg`); any other URL or local path is left as is."""
+    if "twimg.com" not in url:
+        return url  # the common cases first: no parsing for local paths and other hosts
+    if url.startswith(_HTTPS_PREFIX) and not _URL_EXTRAS.search(url, len(_HTTPS_PREFIX)):
+        return url
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -78,13 +87,9 @@ def canonical_url(url: str) -> str:
 def fetch_url_for(url: str, size: str = FETCH_SIZE) -> str:
     """What to download for a canonical URL: the `size` rendition on the media host
     (`https://pbs.twimg.com/media/X?format=jpg&name=small`), else the URL itself."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    if not url.startswith(_HTTPS_PREFIX) or _URL_EXTRAS.search(url, len(_HTTPS_PREFIX)):
         return url
-    if parts.hostname != MEDIA_HOST or parts.query:
-        return url
-    path = parts.path
+    path = url[len(_HTTPS_PREFIX) - 1:]
     if not path.startswith(_SIZED_PREFIXES):
         return url
     stem, dot, ext = path.rpartition(".")
@@ -109,11 +114,12 @@ def _kind_from_url(kind: str, url: str) -> str:
 class _Collector:
     """Photos of one record in order, deduplicated by media id and by canonical URL."""
 
-    __slots__ = ("photos", "thumbnails", "_ids", "_urls")
+    __slots__ = ("photos", "thumbnails", "first_only", "_ids", "_urls")
 
-    def __init__(self, thumbnails: bool) -> None:
+    def __init__(self, thumbnails: bool, first_only: bool = False) -> None:
         self.photos: list[Photo] = []
         self.thumbnails = thumbnails
+        self.first_only = first_only
         self._ids: set[str] = set()
         self._urls: set[str] = set()
 
@@ -133,7 +139,13 @@ class _Collector:
             self._ids.add(mid)
         self._urls.add(url)
         self.photos.append(Photo(tweet_id, url, fetch_url_for(url), mid, kind))
+        if self.first_only:
+            raise _FoundOne
         return True
+
+
+class _FoundOne(Exception):
+    """Stops the walk at the first photo when only a yes/no is wanted (`has_photo`)."""
 
 
 def _dig(obj: object, *keys: str) -> object:
@@ -389,11 +401,23 @@ def extract_photos(record: object, *, thumbnails: bool = False) -> list[Photo]:
     a copy counts once), a quote's photos follow the quoting tweet's own. Video and GIF
     thumbnails only with `thumbnails=True`. A record that is not a tweet gives [].
     """
+    return _walk(record, _Collector(thumbnails))
+
+
+def has_photo(record: object, *, thumbnails: bool = False) -> bool:
+    """Whether `extract_photos` would find anything (stops at the first photo)."""
+    try:
+        _walk(record, _Collector(thumbnails, first_only=True))
+    except _FoundOne:
+        return True
+    return False
+
+
+def _walk(record: object, out: _Collector) -> list[Photo]:
     fmt = record_format(record)
     if fmt is None:
         return []
     assert isinstance(record, dict)
-    out = _Collector(thumbnails)
     if fmt == "v1":
         _v1_tweet(record, out, 0)
     elif fmt == "activity":

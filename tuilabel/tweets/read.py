@@ -15,8 +15,10 @@ import io
 import json
 import lzma
 import os
+import queue
 import sys
 import tarfile
+import threading
 import zipfile
 import zlib
 from collections import Counter
@@ -270,6 +272,62 @@ def _decompress_multistream(chunks: Iterator[bytes], make: Callable, magic: byte
         raise _StreamDamage("truncated", f"{name} stream is truncated")
 
 
+#: Decompressed chunks waiting between the worker thread and the parser (bounds memory).
+_QUEUE_CHUNKS = 4
+
+
+def _in_thread(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Run a reading-and-decompressing iterator in a worker thread.
+
+    zlib, bz2 and lzma release the GIL while they work, so the file is decompressed on one core
+    while the caller splits and parses lines on another. A small queue bounds the memory; an
+    error in the worker (damage) is raised in the caller at the point the data ran out;
+    closing this generator stops the worker before the file underneath is closed.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+            put(end)
+        except BaseException as exc:  # handed to the caller, raised there
+            put(_Raised(exc))
+
+    worker = threading.Thread(target=work, name="tuilabel-decompress", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is end:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+class _Raised:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
 class _ChunkFile(io.RawIOBase):
     """A read-only file over an iterator of chunks (so that tarfile can read a stream).
 
@@ -414,6 +472,8 @@ def _stream_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_li
         chunks, compressed = _decompress_multistream(chunks, lzma.LZMADecompressor, _XZ_MAGIC,
                                                      "xz"), True
     if compressed:
+        if depth == 0:
+            chunks = _in_thread(chunks)
         head, chunks = _peek(chunks, 512)
     if len(head) >= 262 and head[257:262] == b"ustar":
         yield from _tar_batches(name, chunks, stats, max_line, depth)
