@@ -65,6 +65,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    client_port: int  # the same port for two requests means one kept-alive connection
 
 
 Route = Response | list[Response] | Callable[[Request], Response]
@@ -102,8 +103,15 @@ class HTTPTestServer:
 
     @property
     def requests(self) -> list[Request]:
+        """Every request so far, in arrival order."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def connections(self) -> int:
+        """How many distinct TCP connections the requests came on."""
+        with self._lock:
+            return len({r.client_port for r in self._requests})
 
     def close(self) -> None:
         self._stopping.set()  # wakes handlers sleeping in a delay
@@ -158,7 +166,9 @@ def _make_handler(server: HTTPTestServer) -> type[BaseHTTPRequestHandler]:
             self._serve(send_body=False)
 
         def _serve(self, send_body: bool) -> None:
-            request = Request(self.command, self.path, dict(self.headers.items()))
+            request = Request(
+                self.command, self.path, dict(self.headers.items()), self.client_address[1]
+            )
             response = server._respond_to(request)
             if server._sleep(response.delay):
                 return

@@ -476,3 +476,26 @@ def test_module_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_connections_are_kept_alive_and_reused(http_server, nocache):
+    for i in range(10):
+        http_server.route(f"/k{i}.jpg", Response(200, JPEG, jpeg_bytes()))
+    for i in range(10):
+        nocache.fetch(http_server.url(f"/k{i}.jpg"))
+    assert len(http_server.requests) == 10
+    assert http_server.connections == 1
+
+
+def test_undecodable_body_is_dropped_from_the_cache(http_server, fetcher):
+    body = jpeg_bytes()
+    html = b"<html>rate limited</html>"
+    url = http_server.route(
+        "/x.jpg", [Response(200, {"Content-Type": "text/html"}, html), Response(200, JPEG, body)]
+    )
+    with pytest.raises(DecodeError):
+        load_for_model(fetcher, url, (8, 8))
+    assert not fetcher.cache_path(url).exists()
+    assert load_for_model(fetcher, url, (8, 8)).shape == (8, 8, 3)  # fetched afresh
+    assert http_server.count("/x.jpg") == 2
+    assert fetcher.cache_path(url).read_bytes() == body

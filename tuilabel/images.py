@@ -184,6 +184,13 @@ class Fetcher:
         digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
         return self.cache_dir / digest[:2] / digest
 
+    def forget(self, url: str) -> None:
+        """Drop `url`'s cached body, if any (a body that would not decode: fetch it afresh)."""
+        path = self.cache_path(url)
+        if path is not None:
+            with _suppress_oserror():
+                path.unlink()
+
     def close(self) -> None:
         """Close pooled connections. The Fetcher must not be used afterwards."""
         self._session.close()
@@ -592,7 +599,15 @@ def load_for_model(fetcher: Fetcher, url: str, size: tuple[int, int]) -> np.ndar
     """Fetch and decode one photo into a float32 (height, width, 3) array in 0..255.
 
     The same array `keras.utils.img_to_array(load_img(path, target_size=size))` gives, ready for
-    a model's `preprocess_input`. Raises FetchError (or DecodeError).
+    a model's `preprocess_input`. Raises FetchError (or DecodeError). A body that does not
+    decode is dropped from the cache, so that a later retry (`--retry-failed`) downloads it
+    again instead of failing on the same cached bytes (an error page served with status 200,
+    say).
     """
-    img = decode_image(fetcher.fetch(url), size=size)
+    data = fetcher.fetch(url)
+    try:
+        img = decode_image(data, size=size)
+    except DecodeError:
+        fetcher.forget(url)
+        raise
     return np.asarray(img, dtype=np.float32)
