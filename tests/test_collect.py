@@ -202,6 +202,7 @@ def test_cli_writes_file_and_summary(tmp_path: Path):
     assert "1 not_json" in first and "2 blank" in first
     assert f"{src}:{len(lines) - 1}: not JSON" in r.stderr
     assert "Traceback" not in r.stderr
+    assert "\x1b[" not in r.stderr and "records/s" not in r.stderr  # no bar off a terminal
 
 
 def test_cli_stdin_to_stdout_with_bad_input(tmp_path: Path):
@@ -289,3 +290,37 @@ def test_cli_sample_seed_limit(tmp_path: Path):
     assert 60 <= len(a.stdout.splitlines()) <= 140
     c = run_cli("collect", str(src), "--limit", "5", "--thumbnails")
     assert c.stdout.encode() == jsonl(records[:5])
+
+
+def test_cli_progress_bar_on_a_real_terminal(tmp_path: Path):
+    """stderr on a pseudo-terminal: the bar shows bytes read, records/s and kept."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    src = tmp_path / "in.json.gz"
+    src.write_bytes(gzip.compress(jsonl([V1_NO_MEDIA] * 500 + [AS_POST])))
+    out = tmp_path / "out.jsonl"
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm-256color", "COLUMNS": "160"}
+    proc = subprocess.Popen([sys.executable, "-m", "tuilabel", "collect", str(src), "-o",
+                             str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    assert b"records/s" in seen and b"1 kept" in seen and b"collect" in seen
+    assert b"\x1b[" in seen  # drawn with terminal control codes
+    assert out.read_bytes() == jsonl([AS_POST])
