@@ -55,6 +55,7 @@ class ScoreApp(App[None]):
     """Rate the model's top labels of each photo."""
 
     TITLE = "tuilabel score"
+    ENABLE_COMMAND_PALETTE = False  # its footer entry would push `q quit` off an 80-col footer
     CSS = """
     #main { height: 1fr; }
     #side { width: 42; height: 1fr; padding: 0 1; border-left: solid $primary; }
@@ -67,7 +68,7 @@ class ScoreApp(App[None]):
         Binding("j", "rate('top1')", "top-1"),
         Binding("k", "rate('top5')", "top-5"),
         Binding("l", "rate('none')", "none"),
-        Binding("x", "rate('unrateable')", "can't rate"),
+        Binding("x", "rate('unrateable')", "broken"),
         Binding("s", "skip", "skip"),
         Binding("u", "undo", "undo"),
         Binding("backspace", "undo", "undo", show=False),

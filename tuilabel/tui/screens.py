@@ -14,21 +14,21 @@ from textual.widgets import Footer, Static
 from tuilabel.store.base import Store
 
 HELP = """\
-tuilabel score: rate the model's labels of each photo
+Rate the model's labels of each photo
 
-  j           top-1 correct: the first label is right
-  k           a correct label is in the top 5 (but not first)
-  l           none of the labels is correct
-  x           cannot rate: photo broken, missing or not a photo
-              (kept apart: never counted as a negative in the ROC)
-  s           skip this photo for now (others may rate it)
-  u, ⌫        undo the last rating (the photo is shown again)
-  r           ROC curve of the ratings so far (refreshes as ratings come in)
-  ?           this help
-  q           quit (every rating shown as stored is already committed)
+  j       top-1 correct: the first label is right
+  k       a correct label is in the top 5, not first
+  l       none of the labels is correct
+  x       cannot rate: photo broken or not a photo
+          (kept apart: never a negative in the ROC)
+  s       skip this photo for now
+  u  ⌫    undo the last rating (shows its photo again)
+  r       ROC curve of the ratings so far
+  ?       this help            q  quit
 
-The three buttons under the labels do what j, k and l do. Each rating is committed to the
-database when its key is pressed; reopening continues where you stopped.
+The buttons do what j, k and l do. Each rating is
+committed when its key is pressed; reopening the
+app continues where you stopped.
 """
 
 

@@ -1,0 +1,108 @@
+"""`tuilabel score` in a real terminal: tmux at 130x50, keys sent, the screen and the database
+checked. This is what a person over SSH sees."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from conftest import REPO
+from test_tui_support import fill_store, ratings
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(shutil.which("tmux") is None and not os.environ.get("CI"),
+                       reason="tmux is not installed"),
+]
+
+
+class Tmux:
+    """One tmux server on a private socket, killed at the end."""
+
+    def __init__(self) -> None:
+        self.socket = f"tuilabel-test-{uuid.uuid4().hex[:10]}"
+
+    def __call__(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, timeout=20, check=True).stdout
+
+    def screen(self, escapes: bool = False) -> str:
+        return self("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "score")
+
+    def wait_for(self, predicate, timeout: float = 30.0, what: str = "screen",
+                 escapes: bool = False) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen(escapes=escapes)
+            if predicate(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
+                       timeout=20)
+
+
+@pytest.fixture
+def tmux():
+    t = Tmux()
+    yield t
+    t.kill()
+
+
+def _wait_db(db, expected_count, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while len(got := ratings(db)) < expected_count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"ratings never reached {expected_count}: {got}")
+        time.sleep(0.1)
+    return got
+
+
+def test_score_in_tmux(tmux, tmp_path):
+    db = str(tmp_path / "t.db")
+    ids = fill_store(db, tmp_path / "photos", n=6)
+    command = (
+        f"cd {REPO} && env PYTHONPATH={REPO} TUILABEL_CACHE={tmp_path / 'cache'} "
+        f"TERM=xterm-256color {sys.executable} -m tuilabel score --db {db} --rater carol "
+        "--order oldest --truecolor; echo SCORE-EXIT=$?; sleep 60"
+    )
+    tmux("new-session", "-d", "-s", "score", "-x", "130", "-y", "50", command)
+    screen = tmux.wait_for(lambda s: "▄" in s and "golden retriever" in s, what="the photo",
+                           escapes=True)
+    plain = tmux.screen()
+    # half-block cells in 24-bit colour: the red and blue halves of the fixture photo
+    assert "38;2;220;30;30" in screen and "48;2;30;30;220" in screen
+    assert plain.count("▄") > 500
+    for text in ("golden retriever", "[bold red]markup[/]", "tweet  1000", "rater  carol",
+                 "rated  0 of 6"):
+        assert text in plain, text
+    assert "\x1b[2J" not in screen  # the label's escape sequence was not passed through
+
+    for key in ("j", "k", "l"):
+        tmux("send-keys", "-t", "score", key)
+        time.sleep(0.3)
+    got = _wait_db(db, 3)
+    assert got == {ids[0]: "top1", ids[1]: "top5", ids[2]: "none"}
+    tmux.wait_for(lambda s: re.search(r"rated\s+3 of 6", s) is not None, what="progress")
+
+    tmux("send-keys", "-t", "score", "u")
+    deadline = time.monotonic() + 20
+    while len(ratings(db)) != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ratings(db) == {ids[0]: "top1", ids[1]: "top5"}
+    tmux.wait_for(lambda s: "tweet  1002" in s, what="the undone photo again")
+
+    tmux("send-keys", "-t", "score", "x")
+    _wait_db(db, 3)
+    tmux("send-keys", "-t", "score", "q")
+    tmux.wait_for(lambda s: "SCORE-EXIT=0" in s, what="a clean exit")
+    assert ratings(db) == {ids[0]: "top1", ids[1]: "top5", ids[2]: "unrateable"}
