@@ -259,6 +259,32 @@ def cached_weights(fname: str, checksum: str | None, model: str, origin: str | N
     return None
 
 
+class _HeldBack:
+    """A stream that holds Keras' "Downloading data from ..." line back until the download
+    shows progress, so a download that fails at once leaves only tuilabel's one error line."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._held: list[str] = []
+        self._writes = 0
+
+    def write(self, text: str) -> int:
+        self._writes += 1
+        if self._writes == 1:
+            self._held.append(text)
+            return len(text)
+        if self._held:
+            self._target.write("".join(self._held))
+            self._held.clear()
+        return self._target.write(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self._target, "isatty", lambda: False)())
+
+
 @contextmanager
 def _guarded_keras_downloads(model: str) -> Iterator[None]:
     """While building a keras.applications model with weights="imagenet": serve a verified
@@ -280,7 +306,8 @@ def _guarded_keras_downloads(model: str) -> Iterator[None]:
                 served.append(found)
                 return str(found)
         try:
-            return original(fname, origin, *args, **kwargs)
+            with contextlib.redirect_stdout(_HeldBack(sys.stderr)):
+                return original(fname, origin, *args, **kwargs)
         except Exception as exc:  # Keras raises a bare Exception offline
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise missing_weights_error(model, name, checksum, origin, reason) from None

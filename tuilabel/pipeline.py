@@ -322,12 +322,7 @@ def label_photos(
     `jobs` holds, when known (for the ETA). `stop`: set it to end the run after the batch in
     flight; with `handle_sigint` (main thread only) the first Ctrl-C sets it.
     """
-    if batch_size < 1:
-        raise InputError("--batch-size must be at least 1")
-    if fetchers < 1:
-        raise InputError("--fetchers must be at least 1")
-    if not 1 <= k <= 10:
-        raise InputError("-k must be between 1 and 10 (the store keeps up to 10 labels)")
+    _check_settings(k, batch_size, fetchers)
     own_fetcher = fetcher is None
     if own_fetcher:
         from tuilabel.images import Fetcher
@@ -446,6 +441,15 @@ def label_photos(
     return summary
 
 
+def _check_settings(k: int, batch_size: int, fetchers: int) -> None:
+    if batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    if fetchers < 1:
+        raise InputError("--fetchers must be at least 1")
+    if not 1 <= k <= 10:
+        raise InputError("-k must be between 1 and 10 (the store keeps up to 10 labels)")
+
+
 class _nullcontext:
     def __enter__(self) -> None:
         return None
@@ -509,8 +513,7 @@ def run_label(
         read_stats = ReadStats()
         sources.append(tweet_jobs(tweets, thumbnails=thumbnails, strict=strict, stats=read_stats))
         total = None
-    if not 1 <= k <= 10:
-        raise InputError("-k must be between 1 and 10 (the store keeps up to 10 labels)")
+    _check_settings(k, batch_size, fetchers)
     classifier = load_classifier(model, weights=weights, classes=classes)
     csv_out, close_csv = stream_for_csv(csv_path)
     try:

@@ -1,0 +1,283 @@
+"""The labeling pipeline against a real HTTP server on 127.0.0.1 and real stores (SQLite and
+MariaDB): known classes land on the right photo whatever order downloads finish, failures are
+stored with their reasons, runs resume, --retry-failed retries, batches equal single photos,
+VGG16 (random weights) honours k, a stop request ends after the batch in flight, --images
+takes a folder or a list, and the CSV matches the store."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+from httpserver import HTTPTestServer, Response, unused_port
+from labelkit import CLASSES, photo_bytes, tiny_model_path
+
+from tuilabel.images import Fetcher
+from tuilabel.model import load_classifier
+from tuilabel.pipeline import (
+    LabelSummary,
+    PhotoJob,
+    Progress,
+    image_jobs,
+    label_photos,
+    run_label,
+)
+from tuilabel.store import open_store
+
+pytestmark = pytest.mark.slow
+
+JPEG = {"Content-Type": "image/jpeg"}
+PNG = {"Content-Type": "image/png"}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_classifier(str(tiny_model_path()))
+
+
+@pytest.fixture
+def server():
+    with HTTPTestServer() as s:
+        yield s
+
+
+def fetcher() -> Fetcher:
+    return Fetcher(cache_dir=None, timeout=(2.0, 1.0), retries=0)
+
+
+def serve_photos(server: HTTPTestServer, n: int, *, delay_first: float = 0.0) -> list[tuple]:
+    """Serve n photos of known class; earlier photos answer more slowly, so downloads finish
+    in roughly the reverse order of the input. Returns (job, class) pairs."""
+    out = []
+    for i in range(n):
+        cls = CLASSES[i % 3]
+        fmt, headers = ("PNG", PNG) if i % 4 == 0 else ("JPEG", JPEG)
+        delay = delay_first * (n - i) / n
+        url = server.route(f"/p/{i}.img", Response(200, headers, photo_bytes(cls, 500 + i, fmt),
+                                                   delay=delay))
+        out.append((PhotoJob(f"tw{i}", url, url, f"m{i}"), cls))
+    return out
+
+
+def stored(store) -> dict[tuple[str, str], object]:
+    images = {}
+    for image_id in range(1, store.count_images() + 50):
+        image = store.get_image(image_id)
+        if image is not None:
+            images[(image.tweet_id, image.url)] = image
+    return images
+
+
+def test_known_classes_land_on_the_right_photo(server, tiny, db_url):
+    photos = serve_photos(server, 21, delay_first=0.3)
+    seen: list[Progress] = []
+    with open_store(db_url) as store:
+        summary = label_photos(store, tiny, [job for job, _ in photos], fetcher=fetcher(), k=2,
+                               batch_size=5, fetchers=6, progress=seen.append, total=21)
+        assert (summary.labeled, summary.already, summary.n_failed) == (21, 0, 0)
+        assert summary.batches == 5  # 4 full batches of 5 and the last 1
+        images = stored(store)
+    assert len(images) == 21
+    for job, cls in photos:
+        image = images[(job.tweet_id, job.url)]
+        assert image.model == "tiny"
+        assert image.media_id == job.media_id
+        assert len(image.predictions) == 2
+        assert image.predictions[0][0] == cls, (job, image.predictions)
+        assert image.predictions[0][1] > 0.5
+    assert seen[-1].done == 21 and seen[-1].total == 21 and seen[-1].batches == 5
+
+
+def test_failures_are_stored_with_reasons_and_retried_only_on_request(server, tiny, tmp_path,
+                                                                       monkeypatch):
+    from PIL import Image
+
+    good = serve_photos(server, 4)
+    big = io.BytesIO()
+    Image.new("RGB", (200, 200), (0, 0, 255)).save(big, format="PNG")
+    big_png = big.getvalue()
+    bad_routes = {
+        "http_404": Response(404, body=b"gone"),
+        "http_403": Response(403, body=b"no"),
+        "http_410": Response(410, body=b"gone for good"),
+        "not_image": Response(200, {"Content-Type": "text/html"}, b"<html>hello</html>"),
+        "truncated": Response(200, JPEG, photo_bytes("red", 1)[:400]),
+        "empty": Response(200, JPEG, b""),
+        "timeout": Response(200, JPEG, photo_bytes("red", 2), delay=3.0),
+        "decompression_bomb": Response(200, PNG, big_png),
+    }
+    jobs = [job for job, _ in good]
+    for reason, response in bad_routes.items():
+        url = server.route(f"/bad/{reason}", response)
+        jobs.append(PhotoJob(f"bad-{reason}", url, url))
+    refused = f"http://127.0.0.1:{unused_port()}/x.jpg"
+    jobs.append(PhotoJob("bad-refused", refused, refused))
+    jobs.append(PhotoJob("bad-missing-file", str(tmp_path / "nope.jpg"),
+                         str(tmp_path / "nope.jpg")))
+    # The bomb is a 200x200 PNG; lowering Pillow's limit (good photos are 48x64) makes it one.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    db = tmp_path / "t.db"
+    with open_store(db) as store:
+        summary = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=3, fetchers=4)
+        assert summary.labeled == 4
+        expected = dict.fromkeys(bad_routes, 1) | {"refused": 1, "not_found": 1}
+        assert dict(summary.failed) == expected
+        pairs = [(j.tweet_id, j.url) for j in jobs]
+        assert store.failed_photos("tiny", pairs) == set(pairs[4:])
+        assert store.stats().failures_by_reason == expected
+
+        # Second run: nothing new; failed photos are skipped, not retried.
+        counts_before = {p: server.count(p) for p in ("/bad/http_404", "/p/0.img")}
+        again = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=3, fetchers=4)
+        assert (again.labeled, again.already, again.skipped_failed) == (0, 4, 10)
+        assert again.n_failed == 0
+        assert {p: server.count(p) for p in counts_before} == counts_before
+
+        # The 404 is fixed; --retry-failed labels it and clears its failure.
+        server.route("/bad/http_404", Response(200, JPEG, photo_bytes("green", 9)))
+        retry = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=3, fetchers=4,
+                             retry_failed=True)
+        assert retry.labeled == 1 and retry.already == 4
+        assert retry.n_failed == 9
+        fixed = (jobs[4].tweet_id, jobs[4].url)
+        assert fixed not in store.failed_photos("tiny", [fixed])
+        assert stored(store)[fixed].predictions[0][0] == "green"
+
+
+def test_batch_scores_equal_single_photo_scores(server, tiny, tmp_path):
+    photos = serve_photos(server, 9)
+    jobs = [job for job, _ in photos]
+    scores = {}
+    for batch_size in (9, 1):
+        with open_store(tmp_path / f"b{batch_size}.db") as store:
+            label_photos(store, tiny, jobs, fetcher=fetcher(), k=3, batch_size=batch_size,
+                         fetchers=3)
+            scores[batch_size] = {key: img.predictions for key, img in stored(store).items()}
+    assert scores[9].keys() == scores[1].keys() and len(scores[9]) == 9
+    for key, together in scores[9].items():
+        alone = scores[1][key]
+        assert [label for label, _ in together] == [label for label, _ in alone]
+        np.testing.assert_allclose([s for _, s in together], [s for _, s in alone],
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_vgg16_random_weights_through_the_pipeline(server, tmp_path):
+    vgg = load_classifier("vgg16", weights="none")
+    photos = serve_photos(server, 3)
+    with open_store(tmp_path / "v.db") as store:
+        summary = label_photos(store, vgg, [j for j, _ in photos], fetcher=fetcher(), k=7,
+                               batch_size=2)
+        assert summary.labeled == 3
+        images = stored(store)
+    from tuilabel.model import imagenet_labels
+
+    names = set(imagenet_labels())
+    for image in images.values():
+        assert image.model == "vgg16-random"
+        assert len(image.predictions) == 7
+        assert all(label in names for label, _ in image.predictions)
+        scores = [s for _, s in image.predictions]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_stop_request_ends_after_the_batch_in_flight(server, tiny, tmp_path):
+    photos = serve_photos(server, 12)
+    jobs = [job for job, _ in photos]
+    stop = threading.Event()
+
+    def after_batch(p: Progress) -> None:
+        if p.batches == 1:
+            stop.set()
+
+    with open_store(tmp_path / "s.db") as store:
+        first = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=4, fetchers=2,
+                             progress=after_batch, stop=stop)
+        assert first.interrupted and first.labeled == 4 and first.batches == 1
+        assert store.count_images() == 4
+        rest = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=4, fetchers=2)
+        assert (rest.labeled, rest.already, rest.interrupted) == (8, 4, False)
+        assert len(stored(store)) == 12
+
+
+def test_duplicate_photos_in_the_input_are_labeled_once(server, tiny, tmp_path):
+    photos = serve_photos(server, 3)
+    jobs = [job for job, _ in photos] * 3
+    with open_store(tmp_path / "d.db") as store:
+        summary = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=2)
+        assert summary.labeled == 3 and store.count_images() == 3
+    assert server.count("/p/0.img") == 1
+
+
+def test_images_folder_and_list(server, tiny, tmp_path, monkeypatch):
+    folder = tmp_path / "pics"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(photo_bytes("red", 1))
+    (folder / "sub" / "b.png").write_bytes(photo_bytes("blue", 2, "PNG"))
+    (folder / "notes.txt").write_text("not an image")
+    jobs, total = image_jobs(str(folder))
+    jobs = list(jobs)
+    assert total == 2 and [j.tweet_id for j in jobs] == [str(folder / "a.jpg"),
+                                                         str(folder / "sub" / "b.png")]
+    assert jobs[0].url == str((folder / "a.jpg").resolve())
+
+    url = server.route("/g.jpg", Response(200, JPEG, photo_bytes("green", 3)))
+    monkeypatch.chdir(tmp_path)
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# my photos\npics/a.jpg\n\n{url}\npics/missing.jpg\n")
+    out = io.StringIO()
+    with open_store(tmp_path / "i.db") as store:
+        list_jobs, n = image_jobs(str(listing))
+        assert n == 3
+        summary = label_photos(store, tiny, list_jobs, fetcher=fetcher(), k=1, csv_out=out,
+                               total=n)
+        assert summary.labeled == 2 and dict(summary.failed) == {"not_found": 1}
+        images = stored(store)
+    assert images[("pics/a.jpg", str((folder / "a.jpg").resolve()))].predictions[0][0] == "red"
+    assert images[(url, url)].predictions[0][0] == "green"
+    rows = sorted(line.split(",") for line in out.getvalue().splitlines())
+    assert [r[:3] for r in rows] == sorted([["pics/a.jpg", str((folder / "a.jpg").resolve()),
+                                             "red"], [url, url, "green"]])
+    assert all(len(r) == 4 and 0 < float(r[3]) <= 1 for r in rows)
+
+
+def test_csv_rows_match_the_store(server, tiny, tmp_path):
+    photos = serve_photos(server, 5)
+    out = io.StringIO()
+    with open_store(tmp_path / "c.db") as store:
+        label_photos(store, tiny, [j for j, _ in photos], fetcher=fetcher(), k=3, csv_out=out,
+                     batch_size=2)
+        images = stored(store)
+    rows = [line.split(",") for line in out.getvalue().splitlines()]
+    assert len(rows) == 5
+    for row in rows:
+        assert len(row) == 2 + 2 * 3
+        image = images[(row[0], row[1])]
+        assert row[2::2] == [label for label, _ in image.predictions]
+        np.testing.assert_allclose([float(s) for s in row[3::2]],
+                                   [s for _, s in image.predictions], rtol=1e-5)
+
+
+def test_run_label_reads_tweets_and_reports(server, tiny, tmp_path):
+    import json
+
+    url = server.route("/t.jpg", Response(200, JPEG, photo_bytes("blue", 4)))
+    tweets = tmp_path / "tweets.jsonl"
+    tweets.write_text(
+        json.dumps({"id_str": "42", "text": "hi", "user": {"id_str": "1"},
+                    "extended_entities": {"media": [
+                        {"id_str": "7", "type": "photo", "media_url_https": url}]}}) + "\n"
+        + "not json\n"
+        + json.dumps({"delete": {"status": {"id_str": "1"}}}) + "\n"
+    )
+    summary: LabelSummary = run_label(
+        [str(tweets)], db=str(tmp_path / "r.db"), model=str(tiny_model_path()), k=2,
+        show_progress=False,
+    )
+    assert summary.labeled == 1 and summary.photos == 1
+    assert any(line.startswith("input: 1 file read, 3 records seen") for line in summary.lines())
+    with open_store(tmp_path / "r.db") as store:
+        (image,) = stored(store).values()
+    assert (image.tweet_id, image.url, image.media_id) == ("42", url, "7")
+    assert image.predictions[0][0] == "blue"
