@@ -114,6 +114,7 @@ def test_long_tweets_without_media_take_the_fast_path_with_the_same_counts(tmp_p
     out, stats = run_collect([f])
     assert out == jsonl([big_photo])
     assert stats.skipped == {"no_photo": 1, "not_json": 1}
+    assert stats.problems == [(str(f), 3, "not JSON (not a {...} object)")]
     # Parsing every line (--strict) counts the same.
     f.write_bytes(jsonl([big_plain, big_photo]))
     fast_out, fast = run_collect([f])
@@ -324,3 +325,48 @@ def test_cli_progress_bar_on_a_real_terminal(tmp_path: Path):
     assert b"records/s" in seen and b"1 kept" in seen and b"collect" in seen
     assert b"\x1b[" in seen  # drawn with terminal control codes
     assert out.read_bytes() == jsonl([AS_POST])
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_ctrl_c_keeps_the_lines_already_kept(tmp_path: Path, gzipped: bool):
+    """Interrupted while waiting on stdin: exit 130, and what was kept is in the file, whole."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import REPO
+
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TUILABEL_DEBUG": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "tuilabel", "collect", "-", "-o", str(out)],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stderr is not None
+    data = jsonl([AS_POST, V1_NO_MEDIA, V1_QUOTE])
+    if gzipped:  # one complete gzip member; the stream stays open for more
+        data = gzip.compress(data)
+    proc.stdin.write(data)
+    proc.stdin.flush()
+    time.sleep(3)  # start-up and reading what is there; then the reader waits for more
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=30) == 130
+    proc.stdin.close()
+    assert "Traceback" not in err and "Fatal" not in err
+    assert "collect (interrupted): 1 file read, 3 records seen, 2 kept" in err
+    assert out.read_bytes() == jsonl([AS_POST, V1_QUOTE])
+
+
+def test_reader_modules_import_no_ui_or_model_libraries():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = ("import sys, tuilabel.tweets, tuilabel.tweets.collect; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'textual', 'typer', 'rich') "
+            "if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                       check=True)
+    assert r.stdout.strip() == "[]"

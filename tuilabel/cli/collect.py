@@ -59,10 +59,15 @@ def collect(
     """Keep the tweets that have photos: every record with at least one photo, unchanged, one
     per line. Activity Streams, API v1.1, API v2 (twarc2 pages, stream lines, flattened) and
     snscrape records are understood. A summary goes to stderr."""
-    from tuilabel.tweets import collect_to_path, sample_fraction
+    from tuilabel.tweets import ReadStats, collect_to_path, sample_fraction
 
-    stats = collect_to_path(
-        paths, output, fraction=sample_fraction(sample, fraction), limit=limit, seed=seed,
-        thumbnails=thumbnails, strict=strict, progress=stderr_is_tty(),
-    )
+    stats = ReadStats()
+    try:
+        collect_to_path(
+            paths, output, fraction=sample_fraction(sample, fraction), limit=limit, seed=seed,
+            thumbnails=thumbnails, strict=strict, progress=stderr_is_tty(), stats=stats,
+        )
+    except KeyboardInterrupt:
+        err(f"collect (interrupted): {stats.summary()}")
+        raise
     err(f"collect: {stats.summary()}")

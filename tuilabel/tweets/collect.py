@@ -3,7 +3,7 @@
 This replaces the original pipeline's `find | gzip -cd | sample | jq 'select(.media)'`. It is
 I/O-bound work over gigabytes, so the loop is arranged for speed: lines come in batches, and a
 line without the bytes `"media` anywhere cannot hold a photo in any supported format, so it is
-counted without being parsed (see `_classify_unparsed`). `--strict` parses every line.
+counted without being parsed (see `_looks_like_object`). `--strict` parses every line.
 """
 
 from __future__ import annotations
@@ -83,7 +83,11 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                     skipped["sampled_out"] += 1
                     continue
                 if not strict and MEDIA_MARK not in line and len(line) > _PARSE_SMALL:
-                    skipped[_classify_unparsed(line)] += 1
+                    if _looks_like_object(line):
+                        skipped["no_photo"] += 1
+                    else:
+                        skipped["not_json"] += 1
+                        stats.problem(source, first + i, "not JSON (not a {...} object)")
                     continue
                 record = parse_line(line, source, first + i, stats)
                 if record is NOT_PARSED:
@@ -115,26 +119,26 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
     return stats
 
 
-def _classify_unparsed(line: bytes) -> str:
-    """A long line with no media mark: a tweet without photos if it looks like a JSON object."""
-    if line[:1] == b"{" and line.rstrip()[-1:] == b"}":
-        return "no_photo"
-    return "not_json"
+def _looks_like_object(line: bytes) -> bool:
+    """The check a long line without the media mark gets instead of parsing: braces at both
+    ends (a cut line fails it). Its syntax and UTF-8 inside are not checked (--strict does)."""
+    return line[:1] == b"{" and line.rstrip()[-1:] == b"}"
 
 
 def collect_to_path(paths: Sequence[str], output: str | None, *, fraction: float | None = None,
                     limit: int | None = None, seed: int | None = None, thumbnails: bool = False,
                     strict: bool = False, progress: bool = False,
-                    max_line: int = MAX_LINE_BYTES) -> ReadStats:
+                    max_line: int = MAX_LINE_BYTES, stats: ReadStats | None = None) -> ReadStats:
     """`tuilabel collect`: check every input, then write kept records to `output` (a file;
     None or '-' for stdout). The output is not touched when an input is missing. With
-    `progress`, a bar with records/s and bytes read is drawn on stderr."""
+    `progress`, a bar with records/s and bytes read is drawn on stderr. Counts go to `stats`
+    (a new one if not given), which stays readable after an interruption."""
     files = expand_paths(paths)
     to_stdout = output in (None, "-")
     if not to_stdout:
         assert output is not None
         _check_output(output, files)
-    stats = ReadStats()
+    stats = ReadStats() if stats is None else stats
     total = None if "-" in files else sum(os.path.getsize(f) for f in files)
     reporter = _ProgressBar(total) if progress else None
     try:

@@ -165,12 +165,25 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
 
 
 def _read_chunks(f: BinaryIO, stats: ReadStats | None) -> Iterator[bytes]:
+    # read1 hands over what a pipe has now, so `tail -f log | tuilabel collect -` keeps up.
+    read = getattr(f, "read1", f.read)
     while True:
-        chunk = f.read(READ_CHUNK)
+        chunk = read(READ_CHUNK)
         if not chunk:
             return
         if stats is not None:
             stats.bytes_read += len(chunk)
+        yield chunk
+
+
+def _read_fd_chunks(fd: int, stats: ReadStats) -> Iterator[bytes]:
+    """stdin straight from its descriptor: what a pipe holds now, and no buffer lock that a
+    worker thread blocked on an idle pipe could hold at exit (Ctrl-C)."""
+    while True:
+        chunk = os.read(fd, READ_CHUNK)
+        if not chunk:
+            return
+        stats.bytes_read += len(chunk)
         yield chunk
 
 
@@ -318,7 +331,9 @@ def _in_thread(chunks: Iterator[bytes]) -> Iterator[bytes]:
             yield item
     finally:
         stop.set()
-        worker.join()
+        # A worker blocked reading a pipe (Ctrl-C while stdin is idle) is left to die with the
+        # process (it is a daemon) rather than waited for.
+        worker.join(timeout=1.0)
 
 
 class _Raised:
@@ -564,9 +579,8 @@ def iter_batches(paths: Sequence[str], stats: ReadStats, *, strict: bool = False
     files = expand_paths(paths)
     for path in files:
         if path == "-":
-            raw = sys.stdin.buffer
-            yield from _stream_batches("<stdin>", _read_chunks(raw, stats), stats, max_line,
-                                       None, 0)
+            yield from _stream_batches("<stdin>", _read_fd_chunks(sys.stdin.fileno(), stats),
+                                       stats, max_line, None, 0)
             continue
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed below, after the generator is done
