@@ -270,3 +270,17 @@ def test_summary_names_counts_reasons_and_problems(tmp_path: Path):
     assert text.splitlines()[0].startswith(
         "1 file read, 3 records seen, 1 kept, 2 skipped (1 blank, 1 not_json)")
     assert f"{f}:2: not JSON" in text
+
+
+def test_media_only_skips_long_lines_without_media_unparsed(tmp_path: Path):
+    pad = "p" * 3000
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(lines_of({"n": 0, "pad": pad}, {"n": 1, "media": [], "pad": pad}, {"n": 2})
+                  + b'{"n": 3, "cut' + pad.encode() + b"\n")
+    records, stats = read([f], media_only=True)
+    assert ns(records) == [1, 2]  # the short line is parsed whatever it holds
+    assert stats.skipped == {"no_photo": 1, "not_json": 1}
+    assert [ln for _, ln, _ in stats.problems] == [4]
+    everything, full = read([f])
+    assert ns(everything) == [0, 1, 2]
+    assert full.skipped == {"not_json": 1}

@@ -3,7 +3,7 @@
 This replaces the original pipeline's `find | gzip -cd | sample | jq 'select(.media)'`. It is
 I/O-bound work over gigabytes, so the loop is arranged for speed: lines come in batches, and a
 line without the bytes `"media` anywhere cannot hold a photo in any supported format, so it is
-counted without being parsed (see `_looks_like_object`). `--strict` parses every line.
+counted without being parsed (see `looks_like_object`). `--strict` parses every line.
 """
 
 from __future__ import annotations
@@ -20,20 +20,15 @@ from tuilabel.tweets.photos import has_photo, tweet_ids
 from tuilabel.tweets.read import (
     _BOM,
     MAX_LINE_BYTES,
+    MEDIA_MARK,
     NOT_PARSED,
+    PARSE_SMALL,
     ReadStats,
     expand_paths,
     iter_batches,
+    looks_like_object,
     parse_line,
 )
-
-#: Every supported format names its media with a key starting `"media` (media, media_keys,
-#: twitter_entities.media, extended_entities.media, includes.media, attachments.media).
-MEDIA_MARK = b'"media'
-
-#: Lines without the mark and at most this long are parsed anyway, so that small non-tweet
-#: lines (delete, limit, info, broken lines) are counted under their true reason.
-_PARSE_SMALL = 2048
 
 
 def sample_fraction(sample: int | None, fraction: float | None) -> float | None:
@@ -82,8 +77,8 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                 if rnd is not None and rnd() >= fraction:
                     skipped["sampled_out"] += 1
                     continue
-                if not strict and MEDIA_MARK not in line and len(line) > _PARSE_SMALL:
-                    if _looks_like_object(line):
+                if not strict and MEDIA_MARK not in line and len(line) > PARSE_SMALL:
+                    if looks_like_object(line):
                         skipped["no_photo"] += 1
                     else:
                         skipped["not_json"] += 1
@@ -117,12 +112,6 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
     finally:
         batches.close()
     return stats
-
-
-def _looks_like_object(line: bytes) -> bool:
-    """The check a long line without the media mark gets instead of parsing: braces at both
-    ends (a cut line fails it). Its syntax and UTF-8 inside are not checked (--strict does)."""
-    return line[:1] == b"{" and line.rstrip()[-1:] == b"}"
 
 
 def collect_to_path(paths: Sequence[str], output: str | None, *, fraction: float | None = None,
