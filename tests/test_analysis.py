@@ -7,6 +7,7 @@ import pytest
 from sklearn.metrics import (
     average_precision_score,
     cohen_kappa_score,
+    precision_recall_curve,
     roc_auc_score,
     roc_curve,
 )
@@ -87,7 +88,17 @@ def test_against_scikit_learn():
     j = int(np.argmin(np.hypot(fpr, 1 - tpr)))
     assert r.closest.threshold == thr[j]
     report = analyse(make_ratings(y, s), n_bootstrap=0)
+    assert report.roc.auc == pytest.approx(roc_auc_score(y, s))
     assert report.pr.average_precision == pytest.approx(average_precision_score(y, s))
+    precision, recall, thr = precision_recall_curve(y, s, drop_intermediate=True)
+    np.testing.assert_allclose(report.pr.precision, precision)
+    np.testing.assert_allclose(report.pr.recall, recall)
+    np.testing.assert_allclose(report.pr.thresholds, thr)
+    # The grid read off the exact curve's counts equals the grid swept over the scores.
+    g = notebook_grid(y, s)
+    np.testing.assert_allclose(report.grid.tpr, g.tpr)
+    np.testing.assert_allclose(report.grid.fpr, g.fpr)
+    assert report.grid.notebook_auc == g.notebook_auc
 
 
 def test_ties_are_handled_like_scikit_learn():

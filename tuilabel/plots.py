@@ -20,7 +20,7 @@ from tuilabel.analysis.roc import POSITIVE_WORDS, SCORE_WORDS, Histograms, PrRes
 
 _LOCK = threading.Lock()
 _TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
-_MAX_POINTS = 1500  # a terminal cannot show more; the curve is thinned evenly along its length
+_MAX_POINTS = 800  # a terminal cannot show more; the curve is thinned evenly along its length
 
 
 def fmt(value: float | None, digits: int = 3) -> str:

@@ -75,10 +75,8 @@ def empty_ratings(source: str, notes: tuple[str, ...] = ()) -> Ratings:
 
 def _factorize(values: list) -> tuple[np.ndarray, tuple[str, ...]]:
     """Integer codes for a list of strings (None becomes "(none)"), in first-seen order."""
-    index: dict = {}
-    codes = np.fromiter(
-        (index.setdefault(v, len(index)) for v in values), dtype=np.int32, count=len(values)
-    )
+    index = {v: i for i, v in enumerate(dict.fromkeys(values))}  # C-speed loops only
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=len(values))
     return codes, tuple("(none)" if v is None else str(v) for v in index)
 
 
@@ -103,12 +101,11 @@ def table_from_columns(cols: dict[str, list]) -> RatingTable:
     """Turn `Store.rating_columns()` output into arrays."""
     n = len(cols["image_id"])
     image_id = np.asarray(cols["image_id"], dtype=np.int64).reshape(n)
-    verdict = np.fromiter(
-        (_VERDICT_CODE.get(v, -1) for v in cols["verdict"]), dtype=np.int8, count=n
-    )
-    if (verdict < 0).any():
-        bad = sorted({v for v in cols["verdict"] if v not in _VERDICT_CODE})
+    codes, names = _factorize(cols["verdict"])
+    bad = [v for v in names if v not in _VERDICT_CODE]
+    if bad:
         raise DataError(f"unknown verdicts in the store: {', '.join(map(repr, bad))}")
+    verdict = np.array([_VERDICT_CODE[v] for v in names], dtype=np.int8)[codes]
     scores = np.full((n, K), np.nan)
     for j in range(K):
         col = cols.get(f"score{j + 1}")

@@ -26,13 +26,14 @@ from tuilabel.analysis.roc import (
     PrResult,
     RocResult,
     ThresholdMetrics,
+    _roc_and_counts,
     confusion_masks,
     metrics_at,
     notebook_grid,
-    pr_result,
-    roc_result,
+    pr_from_counts,
     score_histograms,
     top_labels,
+    undefined_message,
 )
 from tuilabel.errors import DataError, InputError
 
@@ -67,10 +68,11 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
             model: str | None = None, agreement: Agreement | None = None) -> Report:
     """Everything `tuilabel roc` reports. Raises DataError when the ROC is undefined."""
     y, s = ratings.binary(positive)
-    roc = roc_result(y, s, positive)
-    if not roc.defined:
-        reason = roc.message.removeprefix("not enough ratings yet: ")
+    message = undefined_message(int(y.shape[0]), int(y.sum()), positive)
+    if message:
+        reason = message.removeprefix("not enough ratings yet: ")
         raise DataError(f"{ratings.source}: the ROC is undefined: {reason}")
+    roc, thr, tps, fps = _roc_and_counts(y, s, positive)
     assert roc.youden is not None
     notes = list(ratings.notes)
     if roc.ties:
@@ -82,15 +84,14 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
         notes.append("the score does no better than chance at any threshold (Youden's J <= 0)")
     youden_metrics = metrics_at(y, s, roc.youden.threshold, "youden")
     at = youden_metrics if threshold is None else metrics_at(y, s, threshold, "user")
-    pr = pr_result(y, s)
-    assert pr is not None
+    pr = pr_from_counts(tps, fps, thr)
     return Report(
         source=ratings.source, positive=positive, rater=rater, model=model,
         n_read=ratings.n_read, n=ratings.n, notes=tuple(notes), roc=roc, pr=pr,
         at_threshold=at, youden_metrics=youden_metrics,
         categories=top_labels(ratings, confusion_masks(y, s, at.threshold)),
         histograms=score_histograms(ratings),
-        grid=notebook_grid(y, s),
+        grid=notebook_grid(y, s, counts=(thr, tps, fps)),
         bootstrap=bootstrap(y, s, n_bootstrap, seed) if n_bootstrap > 0 else None,
         agreement=agreement,
     )

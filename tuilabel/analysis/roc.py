@@ -14,12 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import (
-    average_precision_score,
-    precision_recall_curve,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn.metrics import auc, roc_curve
 
 from tuilabel.analysis.data import VERDICT_NAMES, Ratings
 
@@ -100,8 +95,16 @@ def roc_result(y: np.ndarray, score: np.ndarray, positive: str = "top1") -> RocR
     message = undefined_message(n, n_pos, positive)
     if message:
         return _empty(positive, n, n_pos, message)
+    return _roc_and_counts(y, score, positive)[0]
+
+
+def _roc_and_counts(y: np.ndarray, score: np.ndarray, positive: str
+                    ) -> tuple[RocResult, np.ndarray, np.ndarray, np.ndarray]:
+    """The RocResult plus every threshold's (thresholds, TP, FP) counts, from one sort."""
+    n, n_pos = int(y.shape[0]), int(y.sum())
     fpr, tpr, thr = roc_curve(y, score, drop_intermediate=False)
-    auc = float(roc_auc_score(y, score))
+    # roc_auc_score is auc(roc_curve(...)) for a binary truth: reuse the curve, not re-sort.
+    area = float(auc(fpr, tpr))
     # Points 1.. have finite thresholds; point 0 is "nothing positive" (threshold +inf).
     j = tpr[1:] - fpr[1:]
     iy = 1 + int(np.argmax(j))  # first max = highest threshold among equals
@@ -109,15 +112,15 @@ def roc_result(y: np.ndarray, score: np.ndarray, positive: str = "top1") -> RocR
     ic = 1 + int(np.argmin(d))
     youden = OperatingPoint(float(thr[iy]), float(fpr[iy]), float(tpr[iy]))
     closest = OperatingPoint(float(thr[ic]), float(fpr[ic]), float(tpr[ic]))
-    # Keep only the corners (what scikit-learn's drop_intermediate keeps): same curve.
     # Same rule as roc_curve(drop_intermediate=True), applied after the (0, 0) start point.
-    fps, tps = np.rint(fpr[1:] * (n - n_pos)), np.rint(tpr[1:] * n_pos)
-    inner = (np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
-             if fps.shape[0] > 2 else np.ones(fps.shape[0], dtype=bool))
+    fps, tps = np.rint(fpr * (n - n_pos)), np.rint(tpr * n_pos)
+    inner = (np.r_[True, np.logical_or(np.diff(fps[1:], 2), np.diff(tps[1:], 2)), True]
+             if fps.shape[0] > 3 else np.ones(fps.shape[0] - 1, dtype=bool))
     keep = np.r_[0, 1 + np.flatnonzero(inner)]
-    ties = n - int(np.unique(score).shape[0])
-    return RocResult(positive, n, n_pos, n - n_pos, fpr[keep], tpr[keep], thr[keep], auc,
-                     youden, closest, None, ties)
+    ties = n - (int(thr.shape[0]) - 1)  # one finite threshold per distinct score
+    result = RocResult(positive, n, n_pos, n - n_pos, fpr[keep], tpr[keep], thr[keep], area,
+                       youden, closest, None, ties)
+    return result, thr, tps, fps
 
 
 def roc_from_ratings(ratings: Ratings, positive: str = "top1") -> RocResult:
@@ -228,13 +231,23 @@ class PrResult:
     prevalence: float  # the precision of a random guess
 
 
-def pr_result(y: np.ndarray, score: np.ndarray) -> PrResult | None:
-    """Precision-recall curve and average precision; None when the ROC is undefined."""
-    if undefined_message(int(y.shape[0]), int(y.sum()), "top1"):
-        return None
-    precision, recall, thr = precision_recall_curve(y, score, drop_intermediate=True)
-    ap = float(average_precision_score(y, score))
-    return PrResult(precision, recall, thr, ap, float(y.mean()))
+def pr_from_counts(tps: np.ndarray, fps: np.ndarray, thr: np.ndarray) -> PrResult:
+    """Precision-recall curve and average precision from the ROC's counts per threshold
+    (descending thresholds, (0, 0) start point first), computed as scikit-learn's
+    precision_recall_curve(drop_intermediate=True) and average_precision_score do."""
+    tps, fps, thr = tps[1:], fps[1:], thr[1:]
+    if tps.shape[0] > 2:
+        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(tps[:-1]), np.diff(tps[1:])),
+                                    True])
+        tps, fps, thr = tps[keep], fps[keep], thr[keep]
+    ps = tps + fps
+    precision = np.divide(tps, ps, out=np.zeros(ps.shape), where=ps != 0)
+    recall = tps / tps[-1]
+    precision = np.r_[precision[::-1], 1.0]
+    recall = np.r_[recall[::-1], 0.0]
+    ap = float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
+    n = tps[-1] + fps[-1]
+    return PrResult(precision, recall, thr[::-1], ap, float(tps[-1] / n))
 
 
 # -- the notebook's 100-point grid -----------------------------------------------------------
@@ -267,15 +280,22 @@ def _count_above(sorted_values: np.ndarray, t: np.ndarray) -> np.ndarray:
     return sorted_values.shape[0] - np.searchsorted(sorted_values, t, side="right")
 
 
-def notebook_grid(y: np.ndarray, score: np.ndarray, points: int = 100) -> GridResult:
+def notebook_grid(y: np.ndarray, score: np.ndarray, points: int = 100,
+                  counts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> GridResult:
     """Run the original notebook's threshold sweep (vectorised, same numbers). Needs both
-    classes."""
-    y = np.asarray(y, dtype=bool)
-    score = np.asarray(score, dtype=np.float64)
+    classes. `counts` (thresholds, TP, FP from the exact ROC) saves sorting the scores again."""
     t_rng = np.linspace(0, 1, points)
-    pos, neg = np.sort(score[y]), np.sort(score[~y])
-    tpr = _count_above(pos, t_rng) / pos.shape[0]  # pred = 1 if x > t
-    fpr = _count_above(neg, t_rng) / neg.shape[0]
+    if counts is None:
+        y = np.asarray(y, dtype=bool)
+        score = np.asarray(score, dtype=np.float64)
+        pos, neg = np.sort(score[y]), np.sort(score[~y])
+        tpr = _count_above(pos, t_rng) / pos.shape[0]  # pred = 1 if x > t
+        fpr = _count_above(neg, t_rng) / neg.shape[0]
+    else:
+        thr, tps, fps = counts  # descending thresholds, thr[0] = +inf
+        last_above = np.searchsorted(-thr, -t_rng, side="left") - 1  # last thr > t
+        tpr = tps[last_above] / tps[-1]
+        fpr = fps[last_above] / fps[-1]
     # --- as the notebook does it ---
     fptp = np.column_stack([fpr, tpr])[::-1]  # reversed "to start at (0, 0)"
     ideal_position = int(np.argmin(np.linalg.norm(fptp - np.array([0.0, 1.0]), axis=1)))
