@@ -1,0 +1,279 @@
+"""Benchmark `tuilabel label`: is fetching and decoding hidden behind the model, and is memory flat?
+
+Why: on a CPU the model is the bottleneck (VGG16 at the machine's float32 limit), so the
+pipeline's job is to keep it busy. This script measures, in one run, against a local HTTP
+server that adds a fixed latency (default 100 ms) to every response:
+
+  1. pure inference: VGG16 (random weights: the same cost as the real ones) on pre-decoded
+     batches, photos/s, at each batch size in --batch-sizes;
+  2. end to end: `label_photos` (fetch + decode in threads, batched model, one transaction per
+     batch into SQLite), photos/s, at the default batch size and fetcher count;
+  3. the original algorithm, one photo at a time: fetch, decode, predict, write, photos/s
+     (as the original script did it with Keras' load_img and model.predict, and again built
+     from tuilabel's own faster parts, to show what batching alone buys);
+  4. memory: peak RSS of `tuilabel label` over 1,000 and 20,000 tweets with the small bundled
+     demo model (fast, so the input size is what varies), each in its own process.
+
+Targets (issue 4): end to end >= 90% of pure inference; >= 2x the one-at-a-time loop; peak
+memory within 10% between 1,000 and 20,000 tweets.
+
+Run: .venv/bin/python scripts/bench_label.py [--photos 96] [--single 24] [--memory 1000,20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+# -- a local photo server with latency ----------------------------------------------------------
+class PhotoServer:
+    """Serves /p/<i>.jpg from a list of JPEG bodies, sleeping `latency` s before each answer."""
+
+    def __init__(self, photos: list[bytes], latency: float) -> None:
+        self.photos = photos
+        self.latency = latency
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                time.sleep(server.latency)
+                try:
+                    i = int(self.path.rsplit("/", 1)[1].split(".")[0])
+                    body = server.photos[i % len(server.photos)]
+                except (ValueError, IndexError):
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, i: int) -> str:
+        return f"http://127.0.0.1:{self.port}/p/{i}.jpg"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+def make_photos(n: int, size: tuple[int, int] = (680, 510), seed: int = 0) -> list[bytes]:
+    """Distinct photo-like JPEGs (smooth colour fields plus grain) at the platform's `small`
+    size, about 40-90 KB each."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = []
+    for _ in range(n):
+        c = rng.uniform(0, 255, size=(3, 3))
+        img = (c[0] * (xx / w)[..., None] + c[1] * (yy / h)[..., None]
+               + c[2] * (1 - xx / w)[..., None] * (1 - yy / h)[..., None]) / 1.5
+        img = img + rng.normal(0, 12, size=(h, w, 3))
+        buf = io.BytesIO()
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=85)
+        out.append(buf.getvalue())
+    return out
+
+
+# -- measurements ----------------------------------------------------------------------------------
+def pure_inference(clf, photos: list[bytes], batch_size: int) -> float:
+    from tuilabel.images import decode_image
+
+    arrays = np.stack([
+        np.asarray(decode_image(p, size=clf.input_size), dtype=np.float32) for p in photos
+    ])
+    clf.predict(arrays[:batch_size], 5)  # warm-up (tracing, oneDNN primitives)
+    start = time.perf_counter()
+    for i in range(0, len(arrays), batch_size):
+        clf.predict(arrays[i:i + batch_size], 5)
+    return len(arrays) / (time.perf_counter() - start)
+
+
+def end_to_end(clf, server: PhotoServer, n: int, batch_size: int, fetchers: int,
+               tmp: Path) -> float:
+    from tuilabel.images import Fetcher
+    from tuilabel.pipeline import PhotoJob, label_photos
+    from tuilabel.store import open_store
+
+    jobs = [PhotoJob(f"t{i}", server.url(i), server.url(i)) for i in range(n)]
+    with open_store(tmp / f"e2e-{batch_size}-{fetchers}.db") as store, \
+            Fetcher(cache_dir=None, pool_size=max(fetchers, 10)) as fetcher:
+        summary = label_photos(store, clf, jobs, fetcher=fetcher, k=5, batch_size=batch_size,
+                               fetchers=fetchers, handle_sigint=False)
+    assert summary.labeled == n, summary
+    return summary.labeled / summary.seconds
+
+
+def original_loop(clf, server: PhotoServer, n: int, tmp: Path) -> float:
+    """The original algorithm (the Keras docs' example in a loop): download one photo, load_img,
+    preprocess_input, model.predict on it alone, decode the top k, write one row, next."""
+    import keras
+    import requests
+
+    from tuilabel.store import NewImage, open_store
+
+    preprocess = keras.applications.vgg16.preprocess_input
+    with open_store(tmp / "original.db") as store:
+        start = time.perf_counter()
+        for i in range(n):
+            url = server.url(10_000 + i)  # not the URLs of the other runs
+            body = requests.get(url, timeout=30).content
+            img = keras.utils.load_img(io.BytesIO(body), target_size=clf.input_size)
+            x = preprocess(np.expand_dims(keras.utils.img_to_array(img), axis=0))
+            probs = clf.model.predict(x, verbose=0)[0]
+            top = np.argsort(-probs)[:5]
+            preds = tuple((clf.labels[j], float(probs[j])) for j in top)
+            store.add_images([NewImage(f"o{i}", url, clf.name, preds)])
+        return n / (time.perf_counter() - start)
+
+
+def one_at_a_time(clf, server: PhotoServer, n: int, tmp: Path) -> float:
+    """The same loop built from tuilabel's parts (pooled fetcher, tf.function at batch 1)."""
+    from tuilabel.images import Fetcher, load_for_model
+    from tuilabel.store import NewImage, open_store
+
+    with open_store(tmp / "single.db") as store, Fetcher(cache_dir=None) as fetcher:
+        start = time.perf_counter()
+        for i in range(n):
+            url = server.url(20_000 + i)
+            pixels = load_for_model(fetcher, url, clf.input_size)
+            preds = clf.predict(pixels[None], 5)[0]
+            store.add_images([NewImage(f"s{i}", url, clf.name, tuple(preds))])
+        return n / (time.perf_counter() - start)
+
+
+RSS_WRAPPER = (
+    "import resource, subprocess, sys; "
+    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, "
+    "text=True); "
+    "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+    "sys.stderr.write(r.stderr)"
+)
+
+
+def memory_run(server: PhotoServer, n_tweets: int, tmp: Path) -> tuple[int, float, str]:
+    """Peak RSS (KiB) and wall time of `tuilabel label` over n tweets, one photo each."""
+    tweets = tmp / f"tweets-{n_tweets}.jsonl"
+    with tweets.open("w") as f:
+        for i in range(n_tweets):
+            f.write(json.dumps({
+                "id_str": str(10**17 + i), "text": "x", "user": {"id_str": "1"},
+                "extended_entities": {"media": [{"id_str": str(i), "type": "photo",
+                                                 "media_url_https": server.url(50_000 + i)}]},
+            }) + "\n")
+    cmd = [sys.executable, "-m", "tuilabel", "label", str(tweets), "-m",
+           str(REPO / "sample_data" / "demo_model.keras"), "--db", str(tmp / f"m{n_tweets}.db")]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TUILABEL_CACHE": str(tmp / "nocache")}
+    start = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True,
+                       text=True, env=env, cwd=REPO)
+    seconds = time.perf_counter() - start
+    rc, rss = r.stdout.split()
+    if rc != "0":
+        raise SystemExit(f"label failed over {n_tweets} tweets:\n{r.stderr}")
+    summary = next((line for line in r.stderr.splitlines() if line.startswith("labeled")), "")
+    return int(rss), seconds, summary
+
+
+def main() -> int:
+    from tuilabel.pipeline import DEFAULT_BATCH_SIZE, DEFAULT_FETCHERS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=96, help="photos per throughput run")
+    parser.add_argument("--single", type=int, default=24, help="photos in the one-at-a-time run")
+    parser.add_argument("--latency", type=float, default=0.1, help="seconds per response")
+    parser.add_argument("--batch-sizes", default="8,16,32")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--fetchers", type=int, default=DEFAULT_FETCHERS)
+    parser.add_argument("--memory", default="1000,20000", help="tweet counts ('' to skip)")
+    args = parser.parse_args()
+
+    from tuilabel.model import load_classifier
+
+    print(f"# bench_label {time.strftime('%Y-%m-%d %H:%M')} on {platform.node()}: "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
+    photos = make_photos(64)
+    server = PhotoServer(photos, args.latency)
+    sizes = [len(p) for p in photos]
+    print(f"photos: 680x510 JPEG, {np.mean(sizes) / 1024:.0f} KB mean; server latency "
+          f"{args.latency * 1000:.0f} ms per response", flush=True)
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-label-") as d:
+        tmp = Path(d)
+        t = time.perf_counter()
+        clf = load_classifier("vgg16", weights="none")
+        print(f"VGG16 (random weights) built in {time.perf_counter() - t:.1f} s", flush=True)
+        sample = [photos[i % len(photos)] for i in range(args.photos)]
+        for bs in [int(x) for x in args.batch_sizes.split(",") if x]:
+            rate = pure_inference(clf, sample, bs)
+            results[f"pure_{bs}"] = rate
+            print(f"pure inference, batch {bs:>2}: {rate:6.2f} photos/s", flush=True)
+        rate = end_to_end(clf, server, args.photos, args.batch_size, args.fetchers, tmp)
+        results["e2e"] = rate
+        print(f"end to end (label_photos, batch {args.batch_size}, {args.fetchers} fetchers, "
+              f"{args.photos} photos): {rate:6.2f} photos/s", flush=True)
+        rate = original_loop(clf, server, args.single, tmp)
+        results["single"] = rate
+        print(f"original loop, one at a time (requests.get, load_img, model.predict, one row; "
+              f"{args.single} photos): {rate:6.2f} photos/s", flush=True)
+        rate = one_at_a_time(clf, server, args.single, tmp)
+        results["single_parts"] = rate
+        print(f"one at a time with tuilabel's parts (pooled fetch, tf.function at batch 1; "
+              f"{args.single} photos): {rate:6.2f} photos/s", flush=True)
+        pure = results.get(f"pure_{args.batch_size}")
+        if pure:
+            print(f"end to end / pure inference at batch {args.batch_size}: "
+                  f"{results['e2e'] / pure:.0%} (target >= 90%)")
+        print(f"end to end / original loop: {results['e2e'] / results['single']:.2f}x "
+              f"(target >= 2x); / one at a time with tuilabel's parts: "
+              f"{results['e2e'] / results['single_parts']:.2f}x", flush=True)
+        del clf
+
+        counts = [int(x) for x in args.memory.split(",") if x]
+        peaks = {}
+        server.latency = 0.0  # memory runs: as fast as the machine goes
+        for n in counts:
+            rss, seconds, summary = memory_run(server, n, tmp)
+            peaks[n] = rss
+            print(f"memory, {n:>6} tweets, demo model: peak RSS {rss / 1024:7.1f} MiB, "
+                  f"{seconds:6.1f} s wall ({summary})", flush=True)
+        if len(peaks) >= 2:
+            lo, hi = peaks[min(peaks)], peaks[max(peaks)]
+            print(f"peak RSS {max(peaks)} vs {min(peaks)} tweets: {hi / lo - 1:+.1%} "
+                  "(target within 10%)")
+    server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
