@@ -182,7 +182,8 @@ RSS_WRAPPER = (
 
 
 def memory_run(server: PhotoServer, n_tweets: int, tmp: Path) -> tuple[int, float, str]:
-    """Peak RSS (KiB) and wall time of `tuilabel label` over n tweets, one photo each."""
+    """Peak RSS (KiB) and wall time of `tuilabel label` over n tweets, one photo each (160x120
+    JPEGs; the photo cache goes to the temporary folder)."""
     tweets = tmp / f"tweets-{n_tweets}.jsonl"
     with tweets.open("w") as f:
         for i in range(n_tweets):
@@ -261,9 +262,10 @@ def main() -> int:
 
         counts = [int(x) for x in args.memory.split(",") if x]
         peaks = {}
-        server.latency = 0.0  # memory runs: as fast as the machine goes
+        # Memory runs: small photos, no latency, as fast as the machine goes.
+        small = PhotoServer(make_photos(64, size=(160, 120), seed=1), 0.0)
         for n in counts:
-            rss, seconds, summary = memory_run(server, n, tmp)
+            rss, seconds, summary = memory_run(small, n, tmp)
             peaks[n] = rss
             print(f"memory, {n:>6} tweets, demo model: peak RSS {rss / 1024:7.1f} MiB, "
                   f"{seconds:6.1f} s wall ({summary})", flush=True)
@@ -271,6 +273,7 @@ def main() -> int:
             lo, hi = peaks[min(peaks)], peaks[max(peaks)]
             print(f"peak RSS {max(peaks)} vs {min(peaks)} tweets: {hi / lo - 1:+.1%} "
                   "(target within 10%)")
+        small.close()
     server.close()
     return 0
 
