@@ -9,6 +9,7 @@ tests assert on it. plotext keeps one global figure, so building is serialised w
 from __future__ import annotations
 
 import math
+import textwrap
 import threading
 from collections.abc import Sequence
 
@@ -196,9 +197,9 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
     out.append("")
 
     out.append("Operating points (positive when score >= threshold)")
-    for name, pt in (("furthest from the diagonal (Youden's J)", roc.youden),
+    for name, pt in (("Youden's J (max TPR-FPR)", roc.youden),
                      ("closest to (0,1)", roc.closest)):
-        out.append(f"  {name:<40} threshold {fmt(pt.threshold, 4)}   FPR {fmt(pt.fpr)}  "
+        out.append(f"  {name:<26}t={fmt(pt.threshold, 4)}  FPR {fmt(pt.fpr)}  "
                    f"TPR {fmt(pt.tpr)}  J {fmt(pt.youden_j)}")
     if boot:
         out.append(f"  Youden's threshold, 95% bootstrap interval: {fmt(boot.threshold_low, 4)} "
@@ -270,4 +271,12 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
             out.append(f"  {p.rater_a[:15]:<16}{p.rater_b[:15]:<16}{p.n:>8}"
                        f"{_pct(p.observed):>8}{fmt(p.kappa):>8}{fmt(p.weighted_kappa):>10}")
         out.append("  (weighted: linear weights over top1 < top5 < none)")
-    return "\n".join(out) + "\n"
+    return "\n".join(_wrap(line, width) for line in out) + "\n"
+
+
+def _wrap(text: str, width: int) -> str:
+    """Wrap long text lines to the width (plots are already sized; they pass untouched)."""
+    if "\n" in text or len(text) <= width or "\x1b" in text:
+        return text
+    indent = " " * (len(text) - len(text.lstrip()) + 2)
+    return textwrap.fill(text, width, subsequent_indent=indent, break_on_hyphens=False)
