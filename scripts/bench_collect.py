@@ -13,6 +13,7 @@ flat means about the same.
     .venv/bin/python scripts/bench_collect.py                 # 200 MB in a temp dir
     .venv/bin/python scripts/bench_collect.py --size-mb 20    # a quick look
     .venv/bin/python scripts/bench_collect.py --dir /data/bench --keep
+    .venv/bin/python scripts/bench_collect.py --dir /data/bench --keep --reuse --repeat 5
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ def main() -> None:
     ap.add_argument("--dir", help="where to put the corpus (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the corpus afterwards")
     ap.add_argument("--repeat", type=int, default=2, help="timed runs of each command")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse the corpus a previous --dir ... --keep run left there")
     args = ap.parse_args()
 
     work = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="bench-collect-"))
@@ -204,8 +207,13 @@ def main() -> None:
     big, small = work / "tweets.json.gz", work / "tweets-small.json.gz"
     try:
         t0 = time.perf_counter()
-        info = make_corpus(big, args.size_mb)
-        small_info = make_corpus(small, args.size_mb / 8, seed=2)
+        saved = work / "corpus.json"
+        if args.reuse and saved.exists() and big.exists() and small.exists():
+            info, small_info = json.loads(saved.read_text())
+        else:
+            info = make_corpus(big, args.size_mb)
+            small_info = make_corpus(small, args.size_mb / 8, seed=2)
+            saved.write_text(json.dumps([info, small_info]))
         print(f"corpus: {info['records']:,} records ({info['photo_records']:,} with photos), "
               f"{info['gz_bytes'] / 1e6:,.1f} MB gzipped, {info['raw_bytes'] / 1e6:,.1f} MB "
               f"JSON (ratio {info['raw_bytes'] / info['gz_bytes']:.1f}x), made in "

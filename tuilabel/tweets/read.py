@@ -460,7 +460,7 @@ def _split_lines(name: str, chunks: Iterator[bytes], stats: ReadStats,
 
 def _drop_long(name: str, lineno: int, lines: list[bytes], stats: ReadStats,
                max_line: int) -> list[bytes]:
-    """Replace over-long lines by empty ones (so line numbers stay right), counting each."""
+    """Replace over-long lines by None (so line numbers stay right), counting each."""
     kept = []
     for i, line in enumerate(lines):
         if len(line) > max_line:
