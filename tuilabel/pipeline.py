@@ -350,6 +350,7 @@ def label_photos(
     ready: list[_Result] = []
     failures: list[Failure] = []
     start = time.perf_counter()
+    finished = False
 
     def report() -> None:
         if progress is not None:
@@ -424,6 +425,7 @@ def label_photos(
                     batch, ready = ready, []
                     run_batch(batch)
             write_failures()  # failures already seen are kept, even when stopping
+        finished = True
     finally:
         while True:  # drop queued work so the fetchers end soon
             try:
@@ -432,7 +434,7 @@ def label_photos(
                 break
         for _ in threads:
             job_q.put(None)
-        if not summary.interrupted:
+        if finished and not summary.interrupted:  # else daemon threads end with their fetch
             for t in threads:
                 t.join(timeout=5)
         if own_fetcher:
