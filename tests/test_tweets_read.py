@@ -284,3 +284,38 @@ def test_media_only_skips_long_lines_without_media_unparsed(tmp_path: Path):
     everything, full = read([f])
     assert ns(everything) == [0, 1, 2]
     assert full.skipped == {"not_json": 1}
+
+
+@pytest.mark.parametrize(("read_chunk", "out_chunk"), [(1, 7), (5, 16), (64, 1 << 20)])
+def test_tiny_chunks_across_member_and_stream_borders(tmp_path: Path, monkeypatch,
+                                                      read_chunk: int, out_chunk: int):
+    """Every border (gzip member header, bz2 stream magic, capped output) cut by a chunk."""
+    import tuilabel.tweets.read as read_mod
+
+    monkeypatch.setattr(read_mod, "READ_CHUNK", read_chunk)
+    monkeypatch.setattr(read_mod, "OUT_CHUNK", out_chunk)
+    parts = [lines_of(*numbered(i * 3, 3)) for i in range(4)]
+    gz = tmp_path / "a.gz"
+    gz.write_bytes(b"".join(gzip.compress(p) for p in parts))
+    bz = tmp_path / "b.bz2"
+    bz.write_bytes(b"".join(bz2.compress(p) for p in parts))
+    xz = tmp_path / "c.xz"
+    xz.write_bytes(b"".join(lzma.compress(p) for p in parts))
+    records, stats = read([gz, bz, xz])
+    assert ns(records) == list(range(12)) * 3
+    assert stats.problems_total == 0
+
+
+def test_gzip_padding_ignored_trailing_garbage_reported(tmp_path: Path):
+    padded = tmp_path / "padded.gz"
+    padded.write_bytes(gzip.compress(lines_of(*numbered(0, 2))) + b"\x00" * 512)
+    records, stats = read([padded])
+    assert ns(records) == [0, 1]
+    assert stats.problems_total == 0
+
+    junk = tmp_path / "junk.gz"
+    junk.write_bytes(gzip.compress(lines_of(*numbered(0, 2))) + b"this is not gzip")
+    records, stats = read([junk])
+    assert ns(records) == [0, 1]
+    assert stats.skipped == {"corrupt_archive": 1}
+    assert stats.problems == [(str(junk), None, "trailing garbage after gzip data")]
