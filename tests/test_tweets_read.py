@@ -219,7 +219,7 @@ def test_over_long_lines_are_skipped_and_counted(tmp_path: Path):
 
 
 def test_over_long_line_across_many_chunks(tmp_path: Path, monkeypatch):
-    import tuilabel.tweets.read as read_mod
+    import tuilabel.tweets.streams as read_mod
 
     monkeypatch.setattr(read_mod, "READ_CHUNK", 64)
     f = tmp_path / "a.jsonl"
@@ -290,7 +290,7 @@ def test_media_only_skips_long_lines_without_media_unparsed(tmp_path: Path):
 def test_tiny_chunks_across_member_and_stream_borders(tmp_path: Path, monkeypatch,
                                                       read_chunk: int, out_chunk: int):
     """Every border (gzip member header, bz2 stream magic, capped output) cut by a chunk."""
-    import tuilabel.tweets.read as read_mod
+    import tuilabel.tweets.streams as read_mod
 
     monkeypatch.setattr(read_mod, "READ_CHUNK", read_chunk)
     monkeypatch.setattr(read_mod, "OUT_CHUNK", out_chunk)

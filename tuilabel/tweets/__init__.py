@@ -16,7 +16,8 @@ from tuilabel.tweets.photos import (
     record_format,
     tweet_ids,
 )
-from tuilabel.tweets.read import MAX_LINE_BYTES, ReadStats, expand_paths, iter_records
+from tuilabel.tweets.read import MAX_LINE_BYTES, expand_paths, iter_records
+from tuilabel.tweets.stats import ReadStats
 
 __all__ = [
     "MAX_LINE_BYTES",

@@ -18,7 +18,7 @@ from typing import BinaryIO
 from tuilabel.errors import InputError
 from tuilabel.tweets.photos import has_photo, tweet_ids
 from tuilabel.tweets.read import (
-    _BOM,
+    BOM,
     MAX_LINE_BYTES,
     MEDIA_MARK,
     NOT_PARSED,
@@ -98,7 +98,7 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                     skipped["duplicate"] += 1
                     continue
                 seen_ids.update(ids)
-                if line.startswith(_BOM):
+                if line.startswith(BOM):
                     line = line[3:]
                 write(line.rstrip(b"\r"))
                 write(b"\n")

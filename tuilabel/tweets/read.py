@@ -11,121 +11,39 @@ reported problem instead of an exception, so that one bad file does not end a lo
 from __future__ import annotations
 
 import bz2
-import io
 import json
 import lzma
 import os
-import queue
 import sys
 import tarfile
-import threading
 import zipfile
 import zlib
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from tuilabel.errors import DataError, InputError
+from tuilabel.errors import InputError
+from tuilabel.tweets.stats import ReadStats
+from tuilabel.tweets.streams import (
+    BZ2_MAGIC,
+    GZIP_MAGIC,
+    XZ_MAGIC,
+    ChunkFile,
+    CountingFile,
+    StreamDamage,
+    decompress_multistream,
+    gunzip,
+    in_thread,
+    peek,
+    read_chunks,
+    read_fd_chunks,
+)
 
 #: Lines longer than this are skipped (and counted) rather than held in memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 
-#: How much is read from a file at a time, and the most one decompression step may produce.
-READ_CHUNK = 256 * 1024
-OUT_CHUNK = 1024 * 1024
-
-#: How many problems are kept with file and line (all are counted).
-MAX_PROBLEMS = 100
-
-_BOM = b"\xef\xbb\xbf"
-_GZIP_MAGIC = b"\x1f\x8b"
-_BZ2_MAGIC = b"BZh"
-_XZ_MAGIC = b"\xfd7zXZ\x00"
+BOM = b"\xef\xbb\xbf"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
-
-#: Skip reasons that are damage (a problem, fatal under --strict), not just uninteresting data.
-PROBLEM_REASONS = frozenset({
-    "not_json", "bad_utf8", "too_long", "truncated", "corrupt_archive", "junk_file",
-})
-
-
-@dataclass
-class ReadStats:
-    """Counters filled while reading; `summary()` is what `collect` prints on stderr.
-
-    `records_seen` counts every line read (blank ones too), and
-    `records_seen == kept + sum(skipped.values())` once reading is done. `files` counts files
-    and archive members read. `bytes_read` is what came off the disk (compressed), the measure
-    the progress bar uses; `bytes_decoded` is the text after decompression.
-    """
-
-    files: int = 0
-    records_seen: int = 0
-    kept: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    repaired: Counter = field(default_factory=Counter)
-    problems: list[tuple[str, int | None, str]] = field(default_factory=list)
-    problems_total: int = 0
-    bytes_read: int = 0
-    bytes_decoded: int = 0
-    strict: bool = False
-
-    def problem(self, source: str, line: int | None, message: str) -> None:
-        """Record damage in the input; under --strict, stop with a DataError."""
-        self.problems_total += 1
-        if self.strict:
-            where = f"{source}:{line}" if line is not None else source
-            raise DataError(f"{where}: {message} (--strict)")
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append((source, line, message))
-
-    def summary(self, *, max_problems: int = 10) -> str:
-        """Files, records, kept, skipped by reason, then the first problems with file:line."""
-        skipped = sum(self.skipped.values())
-        head = (
-            f"{self.files:,} file{'s' if self.files != 1 else ''} read, "
-            f"{self.records_seen:,} records seen, {self.kept:,} kept, {skipped:,} skipped"
-        )
-        if skipped:
-            reasons = ", ".join(f"{n:,} {r}" for r, n in sorted(
-                self.skipped.items(), key=lambda kv: (-kv[1], kv[0])) if n)
-            head += f" ({reasons})"
-        head += f"; {_human_bytes(self.bytes_read)} read"
-        if self.bytes_decoded != self.bytes_read:
-            head += f" ({_human_bytes(self.bytes_decoded)} of text)"
-        lines = [head]
-        if self.repaired:
-            lines.append("repaired: " + ", ".join(
-                f"{n:,} {r}" for r, n in sorted(self.repaired.items())))
-        if self.problems_total:
-            plural = "s" if self.problems_total != 1 else ""
-            lines.append(f"{self.problems_total:,} problem{plural}:")
-            for source, line, message in self.problems[:max_problems]:
-                where = f"{source}:{line}" if line is not None else source
-                lines.append(f"  {where}: {message}")
-            more = self.problems_total - min(len(self.problems), max_problems)
-            if more > 0:
-                lines.append(f"  ... and {more:,} more")
-        return "\n".join(lines)
-
-
-def _human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover
-
-
-class _StreamDamage(Exception):
-    """A container or compressed stream ended early or is corrupt (reason, message)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 # ----------------------------------------------------------------------------- paths
@@ -153,256 +71,14 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
                 for name in sorted(names):
                     full = os.path.join(root, name)
                     if os.path.isfile(full):
+                        if not os.access(full, os.R_OK):
+                            raise InputError(f"cannot read {full}: permission denied")
                         files.append(full)
         elif not os.access(p, os.R_OK):
             raise InputError(f"cannot read {path}: permission denied")
         else:
             files.append(path)
     return files
-
-
-# ----------------------------------------------------------------------------- streams
-
-
-def _read_chunks(f: BinaryIO, stats: ReadStats | None) -> Iterator[bytes]:
-    # read1 hands over what a pipe has now, so `tail -f log | tuilabel collect -` keeps up.
-    read = getattr(f, "read1", f.read)
-    while True:
-        chunk = read(READ_CHUNK)
-        if not chunk:
-            return
-        if stats is not None:
-            stats.bytes_read += len(chunk)
-        yield chunk
-
-
-def _read_fd_chunks(fd: int, stats: ReadStats) -> Iterator[bytes]:
-    """stdin straight from its descriptor: what a pipe holds now, and no buffer lock that a
-    worker thread blocked on an idle pipe could hold at exit (Ctrl-C)."""
-    while True:
-        chunk = os.read(fd, READ_CHUNK)
-        if not chunk:
-            return
-        stats.bytes_read += len(chunk)
-        yield chunk
-
-
-def _peek(chunks: Iterator[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
-    """The first n bytes (fewer at the end) and an iterator that still yields everything
-    (damage met while peeking is raised again by that iterator, after the data before it)."""
-    head: list[bytes] = []
-    size = 0
-    damage: _StreamDamage | None = None
-    try:
-        for chunk in chunks:
-            head.append(chunk)
-            size += len(chunk)
-            if size >= n:
-                break
-    except _StreamDamage as exc:
-        damage = exc
-    joined = b"".join(head)
-
-    def rest() -> Iterator[bytes]:
-        if joined:
-            yield joined
-        if damage is not None:
-            raise damage
-        yield from chunks
-
-    return joined[:n], rest()
-
-
-def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Decompress gzip data, any number of members (like `gzip -cd`)."""
-    d = zlib.decompressobj(31)
-    fed = False
-    carry = b""  # the start of a next member's header cut by a chunk boundary
-    for chunk in chunks:
-        data = carry + chunk if carry else chunk
-        carry = b""
-        while data:
-            if d.eof:
-                if not data.startswith(_GZIP_MAGIC):
-                    if len(data) < 2 and _GZIP_MAGIC.startswith(data):
-                        carry = data
-                    elif data.strip(b"\x00"):
-                        raise _StreamDamage("corrupt_archive", "trailing garbage after gzip data")
-                    break
-                d = zlib.decompressobj(31)
-            try:
-                out = d.decompress(data, OUT_CHUNK)
-                fed = True
-                if out:
-                    yield out
-                data = d.unused_data if d.eof else d.unconsumed_tail
-                while not d.eof and not data and len(out) == OUT_CHUNK:
-                    # Output was capped with all input taken in: drain what zlib still holds.
-                    out = d.decompress(b"", OUT_CHUNK)
-                    if out:
-                        yield out
-            except zlib.error as exc:
-                raise _StreamDamage("corrupt_archive", f"corrupt gzip data ({exc})") from None
-    if fed and not d.eof:
-        raise _StreamDamage("truncated", "gzip stream is truncated")
-
-
-def _decompress_multistream(chunks: Iterator[bytes], make: Callable, magic: bytes,
-                            name: str) -> Iterator[bytes]:
-    """bz2 or xz, any number of concatenated streams (like `bzip2 -cd`)."""
-    d = make()
-    fed = False
-    pending = b""  # input not yet given to a decompressor
-    for chunk in chunks:
-        pending = pending + chunk if pending else chunk
-        while True:
-            if d.eof:
-                pending = d.unused_data + pending if d.unused_data else pending
-                if not pending:
-                    break
-                if not pending.startswith(magic):
-                    if len(pending) < len(magic) and magic.startswith(pending):
-                        break  # wait for the rest of the next stream's magic
-                    if pending.strip(b"\x00"):
-                        raise _StreamDamage("corrupt_archive",
-                                            f"trailing garbage after {name} data")
-                    pending = b""
-                    break
-                d = make()
-            try:
-                out = d.decompress(pending, OUT_CHUNK)
-            except (OSError, EOFError, lzma.LZMAError) as exc:
-                raise _StreamDamage("corrupt_archive", f"corrupt {name} data ({exc})") from None
-            fed = True
-            pending = b""
-            if out:
-                yield out
-            if d.eof:
-                continue
-            if d.needs_input:
-                break
-    if fed and not d.eof:
-        raise _StreamDamage("truncated", f"{name} stream is truncated")
-
-
-#: Decompressed chunks waiting between the worker thread and the parser (bounds memory).
-_QUEUE_CHUNKS = 4
-
-
-def _in_thread(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Run a reading-and-decompressing iterator in a worker thread.
-
-    zlib, bz2 and lzma release the GIL while they work, so the file is decompressed on one core
-    while the caller splits and parses lines on another. A small queue bounds the memory; an
-    error in the worker (damage) is raised in the caller at the point the data ran out;
-    closing this generator stops the worker before the file underneath is closed.
-    """
-    handoff: queue.Queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
-    stop = threading.Event()
-    end = object()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for chunk in chunks:
-                if not put(chunk):
-                    return
-            put(end)
-        except BaseException as exc:  # handed to the caller, raised there
-            put(_Raised(exc))
-
-    worker = threading.Thread(target=work, name="tuilabel-decompress", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is end:
-                return
-            if isinstance(item, _Raised):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-        # A worker blocked reading a pipe (Ctrl-C while stdin is idle) is left to die with the
-        # process (it is a daemon) rather than waited for.
-        worker.join(timeout=1.0)
-
-
-class _Raised:
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-class _ChunkFile(io.RawIOBase):
-    """A read-only file over an iterator of chunks (so that tarfile can read a stream).
-
-    Damage in the stream below reads as the end of the file, and is kept in `damage` so that
-    the tar reader reports it once, as the cause, rather than tarfile's "unexpected end".
-    """
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buf = memoryview(b"")
-        self.damage: _StreamDamage | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:  # type: ignore[override]
-        while not len(self._buf):
-            if self.damage is not None:
-                return 0
-            try:
-                self._buf = memoryview(next(self._chunks))
-            except StopIteration:
-                return 0
-            except _StreamDamage as exc:
-                self.damage = exc
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
-class _CountingFile(io.RawIOBase):
-    """Counts the bytes zipfile reads off the disk, for the progress bar."""
-
-    def __init__(self, f: BinaryIO, stats: ReadStats) -> None:
-        self._f = f
-        self._stats = stats
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        return self._f.seek(pos, whence)
-
-    def tell(self) -> int:
-        return self._f.tell()
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        self._stats.bytes_read += len(data)
-        return data
-
-    def readinto(self, b) -> int:  # type: ignore[override]
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
 
 
 # ----------------------------------------------------------------------------- lines
@@ -418,7 +94,7 @@ def _split_lines(name: str, chunks: Iterator[bytes], stats: ReadStats,
     rest = b""
     lineno = 1  # number of the first line in the next batch
     skipping = False  # inside an over-long line, waiting for its newline
-    damage: _StreamDamage | None = None
+    damage: StreamDamage | None = None
     try:
         for chunk in chunks:
             stats.bytes_decoded += len(chunk)
@@ -445,7 +121,7 @@ def _split_lines(name: str, chunks: Iterator[bytes], stats: ReadStats,
                 stats.records_seen += 1
                 stats.skipped["too_long"] += 1
                 stats.problem(name, lineno, f"line longer than {max_line:,} bytes")
-    except _StreamDamage as exc:
+    except StreamDamage as exc:
         damage = exc
     partial = bool(rest) and not skipping
     if damage is not None:
@@ -476,20 +152,20 @@ def _drop_long(name: str, lineno: int, lines: list[bytes], stats: ReadStats,
 def _stream_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_line: int,
                     seekable: BinaryIO | None, depth: int) -> Iterator[Batch]:
     """Batches of lines from one stream: decompress, then read as tar, zip or text."""
-    head, chunks = _peek(chunks, 512)
+    head, chunks = peek(chunks, 512)
     compressed = False
-    if head.startswith(_GZIP_MAGIC):
-        chunks, compressed = _gunzip(chunks), True
-    elif head.startswith(_BZ2_MAGIC):
-        chunks, compressed = _decompress_multistream(chunks, bz2.BZ2Decompressor, _BZ2_MAGIC,
+    if head.startswith(GZIP_MAGIC):
+        chunks, compressed = gunzip(chunks), True
+    elif head.startswith(BZ2_MAGIC):
+        chunks, compressed = decompress_multistream(chunks, bz2.BZ2Decompressor, BZ2_MAGIC,
                                                      "bzip2"), True
-    elif head.startswith(_XZ_MAGIC):
-        chunks, compressed = _decompress_multistream(chunks, lzma.LZMADecompressor, _XZ_MAGIC,
+    elif head.startswith(XZ_MAGIC):
+        chunks, compressed = decompress_multistream(chunks, lzma.LZMADecompressor, XZ_MAGIC,
                                                      "xz"), True
     if compressed:
         if depth == 0:
-            chunks = _in_thread(chunks)
-        head, chunks = _peek(chunks, 512)
+            chunks = in_thread(chunks)
+        head, chunks = peek(chunks, 512)
     if len(head) >= 262 and head[257:262] == b"ustar":
         yield from _tar_batches(name, chunks, stats, max_line, depth)
     elif head.startswith(_ZIP_MAGICS):
@@ -499,7 +175,7 @@ def _stream_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_li
             stats.problem(name, None, "a zip inside a stream cannot be read; unzip it first")
             return
         yield from _zip_batches(name, seekable, stats, max_line, depth)
-    elif b"\x00" in head.lstrip(_BOM)[:512]:
+    elif b"\x00" in head.lstrip(BOM)[:512]:
         stats.records_seen += 1
         stats.skipped["junk_file"] += 1
         stats.problem(name, None, "binary data, not JSON lines")
@@ -511,7 +187,7 @@ def _stream_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_li
 def _tar_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_line: int,
                  depth: int) -> Iterator[Batch]:
     """Members of a tar stream in order; a member cut short is reported by name."""
-    source = _ChunkFile(chunks)
+    source = ChunkFile(chunks)
     where = name
     try:
         with tarfile.open(fileobj=source, mode="r|") as tar:
@@ -522,7 +198,7 @@ def _tar_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_line:
                 if f is None:  # pragma: no cover - isfile() members always have data
                     continue
                 where = f"{name}[{member.name}]"
-                yield from _stream_batches(where, _read_chunks(f, None), stats, max_line, None,
+                yield from _stream_batches(where, read_chunks(f, None), stats, max_line, None,
                                            depth + 1)
                 where = name
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
@@ -559,7 +235,7 @@ def _zip_batches(name: str, f: BinaryIO, stats: ReadStats, max_line: int,
             member = f"{name}[{info.filename}]"
             try:
                 with archive.open(info) as mf:
-                    yield from _stream_batches(member, _read_chunks(mf, None), stats, max_line,
+                    yield from _stream_batches(member, read_chunks(mf, None), stats, max_line,
                                                mf if mf.seekable() else None, depth + 1)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
                     NotImplementedError) as exc:
@@ -579,7 +255,7 @@ def iter_batches(paths: Sequence[str], stats: ReadStats, *, strict: bool = False
     files = expand_paths(paths)
     for path in files:
         if path == "-":
-            yield from _stream_batches("<stdin>", _read_fd_chunks(sys.stdin.fileno(), stats),
+            yield from _stream_batches("<stdin>", read_fd_chunks(sys.stdin.fileno(), stats),
                                        stats, max_line, None, 0)
             continue
         try:
@@ -587,8 +263,8 @@ def iter_batches(paths: Sequence[str], stats: ReadStats, *, strict: bool = False
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror}") from None
         with fh:
-            counted = _CountingFile(fh, stats)
-            yield from _stream_batches(path, _read_chunks(fh, stats), stats, max_line,
+            counted = CountingFile(fh, stats)
+            yield from _stream_batches(path, read_chunks(fh, stats), stats, max_line,
                                        counted, 0)
 
 
@@ -602,7 +278,7 @@ NOT_PARSED = object()
 def parse_line(line: bytes, source: str, lineno: int, stats: ReadStats) -> object:
     """One line as a JSON value, or NOT_PARSED after counting why (blank, not JSON, bad
     UTF-8). A BOM is removed and reported."""
-    if line.startswith(_BOM):
+    if line.startswith(BOM):
         line = line[3:]
         stats.repaired["bom"] += 1
         stats.problem(source, lineno, "UTF-8 byte order mark (removed)")
