@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import time
 from collections.abc import Callable
 
@@ -91,7 +92,10 @@ class ScoreApp(App[None]):
         roc: RocBuilder | None = None,
         freeze_gc: bool = True,
     ) -> None:
-        super().__init__()
+        # ansi_color=True: no per-frame ANSI-to-truecolor filter over every cell. The photo
+        # cells are already truecolor (or xterm-256 indices, pre-mapped in the worker), and
+        # that filter, with one lru_cache miss per unique cell colour, cost ~10 ms a frame.
+        super().__init__(ansi_color=True)
         self.store = store
         self.rater = rater
         self.order = order
@@ -129,6 +133,11 @@ class ScoreApp(App[None]):
         return (size.width, size.height)
 
     def on_mount(self) -> None:
+        self._mark("startup mounted")
+        # Hand the interpreter lock from the render worker to the UI thread sooner (default
+        # 5 ms), so a frame is not kept waiting behind cells being built for the next photo.
+        sys.setswitchinterval(0.001)
+        self.preloader.start(self)
         self.query_one(StatusLine).say("Finding photos to rate…", "dim")
         self.claim_more()
         self.count_progress()
@@ -153,6 +162,8 @@ class ScoreApp(App[None]):
         self.post_message(ImagesClaimed(images, n))
 
     def on_images_claimed(self, message: ImagesClaimed) -> None:
+        if not self._started_gc:
+            self._mark("startup claimed")
         self._claiming = False
         had_current = self.session.current is not None
         self.session.add_claimed(message.images, message.asked)
@@ -181,7 +192,9 @@ class ScoreApp(App[None]):
                 self._show_rendered(rendered)
             else:
                 self.photo.show(render_message(["loading…"], *size, style="dim"))
-        self.preload_ahead()
+                self.preloader.request(image, size, priority=0)
+        # The next photos are queued once this frame is out, not competing with it.
+        self.call_after_refresh(self.preload_ahead)
 
     def _show_rendered(self, rendered) -> None:
         key = (rendered.image_id, rendered.size)
@@ -198,12 +211,20 @@ class ScoreApp(App[None]):
         if self._frame_log:
             with open(self._frame_log, "a", encoding="utf-8") as fh:
                 fh.write(f"shown {image_id} {time.time():.6f}\n")
+                if not self._started_gc:
+                    fh.write(f"tensorflow_imported {'tensorflow' in sys.modules}\n")
         if not self._started_gc and self._freeze_gc:
             # Start-up garbage is done: move everything alive now out of the collector's
             # sight, so that full collections stay short while rating (see the README).
             self._started_gc = True
             gc.collect()
             gc.freeze()
+
+    def _mark(self, event: str) -> None:
+        """Append `event` and the time to the frame log (benchmarks only)."""
+        if self._frame_log:
+            with open(self._frame_log, "a", encoding="utf-8") as fh:
+                fh.write(f"{event} {time.time():.6f}\n")
 
     def _nothing_left(self) -> list[str]:
         s = self.session
@@ -218,13 +239,15 @@ class ScoreApp(App[None]):
         size = self.pane_size()
         s = self.session
         upcoming = ([s.current] if s.current else []) + list(s.queue)
-        for image in upcoming:
-            self.preloader.request(self, image, size)
+        for priority, image in enumerate(upcoming):
+            self.preloader.request(image, size, priority)
         recent = [e.image.id for e in s.history[-2:]]
         self.preloader.keep_only([i.id for i in upcoming] + recent, size)
 
     def on_photo_rendered(self, message: PhotoRendered) -> None:
         rendered = message.rendered
+        if not self._started_gc:
+            self._mark(f"startup rendered_{rendered.image_id}")
         self.preloader.store(rendered)
         current = self.session.current
         if current is not None and rendered.image_id == current.id \
@@ -240,6 +263,7 @@ class ScoreApp(App[None]):
 
     # -- rating ---------------------------------------------------------------------------
     def action_rate(self, verdict: str) -> None:
+        self._mark(f"key {verdict}")
         image = self.session.current
         if image is None:
             self.bell()
@@ -345,7 +369,7 @@ class ScoreApp(App[None]):
         self._counting = False
         s = self.session
         s.rated, s.total = message.rated, message.total
-        self.query_one(ProgressPanel).update(progress_text(
+        self.query_one(ProgressPanel).show(progress_text(
             s.rated, s.total, s.per_minute(), s.eta_seconds(), len(s.history)))
         if s.current is None and not s.more_available:
             self.show_current()
@@ -366,6 +390,9 @@ class ScoreApp(App[None]):
             self.notify("The ROC screen is not available in this build.", severity="warning")
             return
         self.push_screen(RocScreen(self.roc_builder))
+
+    def on_unmount(self) -> None:
+        self.preloader.stop()
 
     async def action_quit(self) -> None:
         rater = self.rater

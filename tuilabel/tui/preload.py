@@ -2,12 +2,18 @@
 
 The cells of a photo depend on the pane they fill, so results are keyed by (image id, pane
 size). The decoded photos of the last few images are kept too, so that a resize re-renders
-without fetching again. At most `parallel` photos are worked on at once: on a small machine more
-threads would only slow the UI thread, which shares the interpreter lock with them.
+without fetching again.
+
+Requests wait in a priority queue (the photo on screen first, then the next ones in order) that
+`parallel` long-lived thread workers take from. One worker is the default: the cells are
+Python work that holds the interpreter lock, and on a small machine a second rendering thread
+would slow the UI thread's frames more than it shortens a queue that is normally empty.
 """
 
 from __future__ import annotations
 
+import itertools
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -15,6 +21,7 @@ from functools import partial
 
 from PIL import Image as PILImage
 from textual.app import App
+from textual.worker import get_current_worker
 
 from tuilabel.store.base import Image
 from tuilabel.tui.cells import render_message, render_photo
@@ -52,13 +59,16 @@ class Preloader:
         decode: Callable[[bytes], PILImage.Image],
         *,
         truecolor: bool = True,
-        parallel: int = 2,
+        parallel: int = 1,
         keep_decoded: int = 8,
     ) -> None:
         self._fetch = fetch
         self._decode = decode
         self.truecolor = truecolor
-        self._slots = threading.Semaphore(parallel)
+        self.parallel = parallel
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._stop = threading.Event()
         self._lock = threading.Lock()  # guards _decoded (touched by the worker threads)
         self._decoded: OrderedDict[int, PILImage.Image | _Failed] = OrderedDict()
         self._keep_decoded = keep_decoded
@@ -69,19 +79,23 @@ class Preloader:
     def get(self, image_id: int, size: tuple[int, int]) -> Rendered | None:
         return self._cells.get((image_id, size))
 
-    def request(self, app: App, image: Image, size: tuple[int, int]) -> None:
-        """Start building `image`'s cells at `size` unless they exist or are on their way."""
+    def start(self, app: App) -> None:
+        """Start the worker threads (they post PhotoRendered to `app`)."""
+        for i in range(self.parallel):
+            app.run_worker(partial(self._work, app), name=f"photos {i}", group="photos",
+                           thread=True, exit_on_error=False)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def request(self, image: Image, size: tuple[int, int], priority: int = 0) -> None:
+        """Queue `image`'s cells at `size` unless they exist or are on their way; lower
+        `priority` first (0 = the photo on screen)."""
         key = (image.id, size)
         if size[0] <= 0 or size[1] <= 0 or key in self._cells or key in self._pending:
             return
         self._pending.add(key)
-        app.run_worker(
-            partial(self._build, app, image, size),
-            name=f"photo {image.id}",
-            group="photos",
-            thread=True,
-            exit_on_error=False,
-        )
+        self._queue.put((priority, next(self._seq), image, size))
 
     def store(self, rendered: Rendered) -> None:
         """Keep a finished result (called by the app when PhotoRendered arrives)."""
@@ -96,14 +110,19 @@ class Preloader:
             del self._cells[key]
 
     # -- worker threads -------------------------------------------------------------------
-    def _build(self, app: App, image: Image, size: tuple[int, int]) -> None:
-        with self._slots:
+    def _work(self, app: App) -> None:
+        worker = get_current_worker()
+        while not self._stop.is_set() and not worker.is_cancelled:
+            try:
+                _, _, image, size = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                continue
             try:
                 rendered = self.render(image, size)
             except Exception as exc:  # never lose the photo: show why instead
                 strips = placeholder(image, "render_error", str(exc), size)
                 rendered = Rendered(image.id, size, strips, "render_error", str(exc))
-        app.post_message(PhotoRendered(rendered))
+            app.post_message(PhotoRendered(rendered))
 
     def render(self, image: Image, size: tuple[int, int]) -> Rendered:
         """Fetch (or reuse), decode and render one photo at `size`; thread-safe."""

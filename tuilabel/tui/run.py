@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import time
 
 from tuilabel.errors import DataError, InputError
 from tuilabel.store import open_store
@@ -71,6 +72,9 @@ def run_score(
         # Textual is imported only now, after the colour system is settled.
         from tuilabel.tui.factory import make_score_app
 
+        if os.environ.get("TUILABEL_FRAME_LOG"):
+            with open(os.environ["TUILABEL_FRAME_LOG"], "a", encoding="utf-8") as fh:
+                fh.write(f"startup imported {time.time():.6f}\n")
         app = make_score_app(store, rater=rater, order=order, model=model, overlap=overlap,
                              truecolor=True if truecolor else None)
         app.run()

@@ -98,11 +98,12 @@ class InfoPanel(Static):
     def show_image(self, image: Image | None, rater: str) -> None:
         width = max(20, self.size.width or 40)
         if image is None:
-            self.update(Text("No photo to rate.", style="dim"))
+            self.update(Text("No photo to rate.", style="dim"), layout=False)
             return
         title = Text("Top labels", style="bold underline")
+        # layout=False: the panels have fixed sizes, and a layout pass costs ~10 ms a key.
         self.update(Group(title, labels_text(image, width), Text(""),
-                          details_text(image, rater, width)))
+                          details_text(image, rater, width)), layout=False)
 
 
 def format_duration(seconds: float) -> str:
@@ -131,12 +132,15 @@ def progress_text(rated: int, total: int, per_minute: float | None,
 class ProgressPanel(Static):
     """Rated of total, ratings per minute, ETA."""
 
+    def show(self, text: Text) -> None:
+        self.update(text, layout=False)
+
 
 class StatusLine(Static):
     """What happened last (stored, undone, failed); cleaned text only."""
 
     def say(self, message: str, style: str = "") -> None:
-        self.update(Text(clean(message, 300), style=style))
+        self.update(Text(clean(message, 300), style=style), layout=False)
 
 
 class RateButtons(Horizontal):
