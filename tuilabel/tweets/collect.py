@@ -62,11 +62,15 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
     rnd = random.Random(seed).random if fraction is not None else None
     seen_ids: set[str] = set()
     skipped = stats.skipped
-    write = out.write
+    # Kept lines go out once per batch: few system calls, and few chances for the GIL to
+    # bounce between this thread and the decompressing one.
+    pending: list[bytes] = []
+    keep = pending.append
     batches = iter_batches(paths, stats, strict=strict, max_line=max_line)
     try:
         for source, first, lines in batches:
             stats.records_seen += len(lines)
+            unparsed = 0
             for i, line in enumerate(lines):
                 if line is None:  # over-long, already counted
                     stats.records_seen -= 1
@@ -79,7 +83,7 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                     continue
                 if not strict and MEDIA_MARK not in line and len(line) > PARSE_SMALL:
                     if looks_like_object(line):
-                        skipped["no_photo"] += 1
+                        unparsed += 1
                     else:
                         skipped["not_json"] += 1
                         stats.problem(source, first + i, "not JSON (not a {...} object)")
@@ -100,16 +104,23 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                 seen_ids.update(ids)
                 if line.startswith(BOM):
                     line = line[3:]
-                write(line.rstrip(b"\r"))
-                write(b"\n")
+                keep(line.rstrip(b"\r"))
+                keep(b"\n")
                 stats.kept += 1
                 if limit is not None and stats.kept >= limit:
                     # Lines not looked at are neither seen nor skipped.
                     stats.records_seen -= len(lines) - i - 1 - lines[i + 1:].count(None)
+                    skipped["no_photo"] += unparsed
                     return stats
+            skipped["no_photo"] += unparsed
+            if pending:
+                out.write(b"".join(pending))
+                pending.clear()
             if on_batch is not None:
                 on_batch(stats)
     finally:
+        if pending:  # a limit reached or an interruption: what was kept is written, whole
+            out.write(b"".join(pending))
         batches.close()
     return stats
 
