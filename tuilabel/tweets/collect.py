@@ -110,9 +110,11 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                 if limit is not None and stats.kept >= limit:
                     # Lines not looked at are neither seen nor skipped.
                     stats.records_seen -= len(lines) - i - 1 - lines[i + 1:].count(None)
-                    skipped["no_photo"] += unparsed
+                    if unparsed:
+                        skipped["no_photo"] += unparsed
                     return stats
-            skipped["no_photo"] += unparsed
+            if unparsed:
+                skipped["no_photo"] += unparsed
             if pending:
                 out.write(b"".join(pending))
                 pending.clear()
