@@ -29,6 +29,7 @@ from tuilabel.analysis.data import (
     Ratings,
     RatingTable,
     ratings_from_table,
+    read_columns,
     read_tsv,
     table_from_columns,
 )
@@ -78,7 +79,7 @@ def roc_from_store(store, rater: str | None = None, model: str | None = None,
     """The exact ROC of the ratings in an open Store so far (majority verdict per image, or
     `rater`'s). Returns a result with `message` set, rather than raising, when there are too
     few ratings for a ROC (none, or one class only)."""
-    table = table_from_columns(store.rating_columns(rater=rater, model=model))
+    table = table_from_columns(read_columns(store, rater=rater, model=model))
     if table.n == 0:
         return roc_result(np.zeros(0, bool), np.zeros(0), positive)
     return roc_from_ratings(ratings_from_table(table, rater, store.name), positive)

@@ -16,7 +16,9 @@ from tuilabel.analysis.bootstrap import BootstrapResult, bootstrap
 from tuilabel.analysis.data import (
     Ratings,
     RatingTable,
+    no_gc,
     ratings_from_table,
+    read_columns,
     read_tsv,
     table_from_columns,
 )
@@ -106,9 +108,11 @@ def load_store(db: str | None, rater: str | None = None, model: str | None = Non
     from tuilabel.store import open_store
 
     with open_store(db, create=False) as store:
-        cols = store.rating_columns(model=model)
+        cols = read_columns(store, model=model)
         name = store.name
-    table = table_from_columns(cols)
+    with no_gc():
+        table = table_from_columns(cols)
+    del cols
     if table.n == 0:
         which = f" for model {model!r}" if model else ""
         raise DataError(f"{name}: no ratings{which} yet: rate some with `tuilabel score`")
