@@ -453,3 +453,38 @@ def test_has_photo_agrees_with_extract_photos(thumbnails):
     answers = [has_photo(r, thumbnails=thumbnails) for r in ALL_RECORDS]
     assert answers == [bool(extract_photos(r, thumbnails=thumbnails)) for r in ALL_RECORDS]
     assert answers.count(True) == (22 if thumbnails else 18)
+
+
+def test_random_junk_in_every_field_never_raises():
+    """Real records of every format with random fields swapped for values of every JSON type:
+    the extractor never raises, and has_photo always agrees with it."""
+    import random
+
+    from tuilabel.tweets import has_photo
+
+    rng = random.Random(1234)
+    junk = [None, True, 0, 7, -1, 1.5, "", "x", "3_9", "photo", "video", "share", "activity",
+            "tag:x:5", f"{PBS}/media/R.jpg", [], [None, 3], {}, {"media": 5}, {"id": None}]
+
+    def mutate(obj: object) -> object:
+        if isinstance(obj, dict):
+            return {k: (rng.choice(junk) if rng.random() < 0.08 else mutate(v))
+                    for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [rng.choice(junk) if rng.random() < 0.08 else mutate(v) for v in obj]
+        return obj
+
+    found = emptied = 0
+    for _ in range(400):
+        for record in ALL_RECORDS:
+            broken = mutate(record)
+            for thumbnails in (False, True):
+                photos = extract_photos(broken, thumbnails=thumbnails)
+                assert has_photo(broken, thumbnails=thumbnails) == bool(photos)
+                assert all(isinstance(p.tweet_id, str) and isinstance(p.url, str)
+                           and p.kind in ("photo", "video", "animated_gif") for p in photos)
+                assert len(photos) <= len(extract_photos(record, thumbnails=thumbnails)) + 4
+                found += len(photos)
+                emptied += not photos and bool(extract_photos(record, thumbnails=thumbnails))
+            tweet_ids(broken)
+    assert found > 1000 and emptied > 100  # both outcomes were exercised

@@ -319,3 +319,12 @@ def test_gzip_padding_ignored_trailing_garbage_reported(tmp_path: Path):
     assert ns(records) == [0, 1]
     assert stats.skipped == {"corrupt_archive": 1}
     assert stats.problems == [(str(junk), None, "trailing garbage after gzip data")]
+
+
+def test_absurdly_nested_line_is_counted_not_a_crash(tmp_path: Path):
+    f = tmp_path / "a.jsonl"
+    f.write_bytes(b'{"media": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n" + lines_of({"n": 1}))
+    records, stats = read([f])
+    assert ns(records) == [1]
+    assert stats.skipped == {"not_json": 1}
+    assert stats.problems == [(str(f), 1, "not JSON we can read (nested too deeply)")]

@@ -260,7 +260,8 @@ def _v2_tweet(t: dict, media_by_key: dict, tweets_by_id: dict, out: _Collector,
         # twarc2's flattened records put the whole referenced tweet in place of the reference.
         if "text" in ref or "attachments" in ref:
             return ref
-        found = tweets_by_id.get(ref.get("id"))
+        ref_id = ref.get("id")
+        found = tweets_by_id.get(ref_id) if isinstance(ref_id, str) else None
         return found if isinstance(found, dict) else None
 
     for ref in refs:

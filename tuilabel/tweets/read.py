@@ -293,6 +293,9 @@ def parse_line(line: bytes, source: str, lineno: int, stats: ReadStats) -> objec
             return NOT_PARSED
         stats.skipped["not_json"] += 1
         stats.problem(source, lineno, f"not JSON ({exc})")
+    except RecursionError:
+        stats.skipped["not_json"] += 1
+        stats.problem(source, lineno, "not JSON we can read (nested too deeply)")
     return NOT_PARSED
 
 
