@@ -328,3 +328,53 @@ def test_absurdly_nested_line_is_counted_not_a_crash(tmp_path: Path):
     assert ns(records) == [1]
     assert stats.skipped == {"not_json": 1}
     assert stats.problems == [(str(f), 1, "not JSON we can read (nested too deeply)")]
+
+
+def test_randomly_damaged_archives_are_counted_never_raised(tmp_path: Path):
+    """Bytes flipped, files cut, junk inserted, in every container: reading never raises, and
+    collect's counts always add up (seen == kept + skipped)."""
+    import random
+
+    from tuilabel.tweets import collect
+
+    data = b"".join(json.dumps({"id_str": str(i), "text": "t", "user": {}, "extended_entities": {
+        "media": [{"media_url_https": f"https://pbs.twimg.com/media/M{i}.jpg"}]}}).encode()
+        + b"\n" for i in range(200))
+
+    def tar_of(mode: str) -> bytes:
+        bio = io.BytesIO()
+        with tarfile.open(fileobj=bio, mode=mode) as tar:
+            add_tar_member(tar, "a.json", data)
+            add_tar_member(tar, "b.json.gz", gzip.compress(data))
+        return bio.getvalue()
+
+    def zip_of() -> bytes:
+        bio = io.BytesIO()
+        with zipfile.ZipFile(bio, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("a.json", data)
+            z.writestr("b.json.bz2", bz2.compress(data))
+        return bio.getvalue()
+
+    bases = [gzip.compress(data) * 2, bz2.compress(data) * 2, lzma.compress(data), tar_of("w"),
+             tar_of("w:gz"), tar_of("w:bz2"), zip_of(), data]
+    rng = random.Random(99)
+    f = tmp_path / "damaged"
+    kept_some = damaged_some = 0
+    for _ in range(160):
+        b = bytearray(rng.choice(bases))
+        roll = rng.random()
+        if roll < 0.4:
+            for _ in range(rng.randint(1, 20)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        elif roll < 0.7:
+            del b[rng.randrange(len(b)):]
+        else:
+            at = rng.randrange(len(b))
+            b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 50)))
+        f.write_bytes(bytes(b))
+        read([f])
+        stats = collect([str(f)], io.BytesIO(), ReadStats())
+        assert stats.records_seen == stats.kept + sum(stats.skipped.values())
+        kept_some += stats.kept > 0
+        damaged_some += stats.problems_total > 0
+    assert kept_some > 50 and damaged_some > 50
