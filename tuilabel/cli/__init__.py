@@ -49,4 +49,6 @@ def main(argv: list[str] | None = None) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    if rv == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into exit code 130
+        print("tuilabel: interrupted", file=sys.stderr)
     sys.exit(rv if isinstance(rv, int) else 0)
