@@ -116,13 +116,14 @@ def test_failures_are_stored_with_reasons_and_retried_only_on_request(server, ti
     jobs.append(PhotoJob("bad-refused", refused, refused))
     jobs.append(PhotoJob("bad-missing-file", str(tmp_path / "nope.jpg"),
                          str(tmp_path / "nope.jpg")))
+    jobs.append(PhotoJob("bad-dns", "http://photos.invalid/x.jpg", "http://photos.invalid/x.jpg"))
     # The bomb is a 200x200 PNG; lowering Pillow's limit (good photos are 48x64) makes it one.
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
     db = tmp_path / "t.db"
     with open_store(db) as store:
         summary = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=3, fetchers=4)
         assert summary.labeled == 4
-        expected = dict.fromkeys(bad_routes, 1) | {"refused": 1, "not_found": 1}
+        expected = dict.fromkeys(bad_routes, 1) | {"refused": 1, "not_found": 1, "dns": 1}
         assert dict(summary.failed) == expected
         pairs = [(j.tweet_id, j.url) for j in jobs]
         assert store.failed_photos("tiny", pairs) == set(pairs[4:])
@@ -131,7 +132,7 @@ def test_failures_are_stored_with_reasons_and_retried_only_on_request(server, ti
         # Second run: nothing new; failed photos are skipped, not retried.
         counts_before = {p: server.count(p) for p in ("/bad/http_404", "/p/0.img")}
         again = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=3, fetchers=4)
-        assert (again.labeled, again.already, again.skipped_failed) == (0, 4, 10)
+        assert (again.labeled, again.already, again.skipped_failed) == (0, 4, 11)
         assert again.n_failed == 0
         assert {p: server.count(p) for p in counts_before} == counts_before
 
@@ -140,7 +141,7 @@ def test_failures_are_stored_with_reasons_and_retried_only_on_request(server, ti
         retry = label_photos(store, tiny, jobs, fetcher=fetcher(), batch_size=3, fetchers=4,
                              retry_failed=True)
         assert retry.labeled == 1 and retry.already == 4
-        assert retry.n_failed == 9
+        assert retry.n_failed == 10
         fixed = (jobs[4].tweet_id, jobs[4].url)
         assert fixed not in store.failed_photos("tiny", [fixed])
         assert stored(store)[fixed].predictions[0][0] == "green"
