@@ -76,15 +76,16 @@ def test_score_in_tmux(tmux, tmp_path):
         "--order oldest --truecolor; echo SCORE-EXIT=$?; sleep 60"
     )
     tmux("new-session", "-d", "-s", "score", "-x", "130", "-y", "50", command)
-    screen = tmux.wait_for(lambda s: "▄" in s and "golden retriever" in s, what="the photo",
-                           escapes=True)
+    # Half-block cells in 24-bit colour: the red and blue halves of the fixture photo, at the
+    # full pane size (a first frame can come before tmux's resize to 130x50 reaches the app).
+    screen = tmux.wait_for(
+        lambda s: s.count("▄") > 1500 and "38;2;220;30;30" in s and "48;2;30;30;220" in s
+        and "golden retriever" in s, what="the photo", escapes=True)
     plain = tmux.screen()
-    # half-block cells in 24-bit colour: the red and blue halves of the fixture photo
-    assert "38;2;220;30;30" in screen and "48;2;30;30;220" in screen
-    assert plain.count("▄") > 500
+    assert plain.count("▄") > 1500
     for text in ("golden retriever", "[bold red]markup[/]", "tweet  1000", "rater  carol",
                  "rated  0 of 6"):
-        assert text in plain, text
+        assert text in plain, (text, plain)
     assert "\x1b[2J" not in screen  # the label's escape sequence was not passed through
 
     for key in ("j", "k", "l"):

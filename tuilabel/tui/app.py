@@ -35,6 +35,7 @@ from tuilabel.tui.screens import HelpScreen, RocBuilder, RocScreen
 from tuilabel.tui.session import Rated, Session
 from tuilabel.tui.storethread import StoreThread
 from tuilabel.tui.text import clean
+from tuilabel.tui.warm import WarmStart
 from tuilabel.tui.widgets import (
     InfoPanel,
     PhotoView,
@@ -91,6 +92,7 @@ class ScoreApp(App[None]):
         truecolor: bool | None = None,
         roc: RocBuilder | None = None,
         freeze_gc: bool = True,
+        warm: WarmStart | None = None,
     ) -> None:
         # ansi_color=True: no per-frame ANSI-to-truecolor filter over every cell. The photo
         # cells are already truecolor (or xterm-256 indices, pre-mapped in the worker), and
@@ -105,8 +107,17 @@ class ScoreApp(App[None]):
         self.session = Session(rater=rater)
         if truecolor is None:
             truecolor = self.console.color_system == "truecolor"
-        self.preloader = Preloader(fetch, decode, truecolor=truecolor)
+        if warm is not None and warm.wait().ready:
+            self.preloader = warm.preloader
+            self.preloader.set_truecolor(truecolor)
+            self.session.add_claimed(warm.images, warm.asked)
+            self._size_guess = warm.size
+            if warm.counts is not None:
+                self.session.rated, self.session.total = warm.counts
+        else:  # (a failed warm start is retried by the normal path, which reports errors)
+            self.preloader = Preloader(fetch, decode, truecolor=truecolor)
         self._freeze_gc = freeze_gc
+        self._size_guess = getattr(self, "_size_guess", (0, 0))
         self._claiming = False
         self._counting = False
         self._count_again = False
@@ -129,7 +140,10 @@ class ScoreApp(App[None]):
         return self.query_one("#photo", PhotoView)
 
     def pane_size(self) -> tuple[int, int]:
+        """The photo pane's size in cells (before the first layout: the warm start's guess)."""
         size = self.photo.size
+        if size.width == 0 and size.height == 0:
+            return self._size_guess
         return (size.width, size.height)
 
     def on_mount(self) -> None:
@@ -139,8 +153,17 @@ class ScoreApp(App[None]):
         sys.setswitchinterval(0.001)
         self.preloader.start(self)
         self.query_one(StatusLine).say("Finding photos to rate…", "dim")
+        self._show_progress()
+        if self.session.current is not None or not self.session.more_available:
+            self._warm_started()  # drawn in the very first frame
         self.claim_more()
         self.count_progress()
+
+    def _warm_started(self) -> None:
+        self._mark("startup claimed")
+        if self.session.current is not None:
+            self.query_one(StatusLine).say("j top-1 · k top-5 · l none · ? help", "dim")
+        self.show_current()
 
     # -- claiming photos ------------------------------------------------------------------
     def claim_more(self) -> None:
@@ -369,13 +392,18 @@ class ScoreApp(App[None]):
         self._counting = False
         s = self.session
         s.rated, s.total = message.rated, message.total
-        self.query_one(ProgressPanel).show(progress_text(
-            s.rated, s.total, s.per_minute(), s.eta_seconds(), len(s.history)))
+        self._show_progress()
         if s.current is None and not s.more_available:
             self.show_current()
         if self._count_again:
             self._count_again = False
             self.count_progress()
+
+    def _show_progress(self) -> None:
+        s = self.session
+        if s.total:
+            self.query_one(ProgressPanel).show(progress_text(
+                s.rated, s.total, s.per_minute(), s.eta_seconds(), len(s.history)))
 
     def on_store_failed(self, message: StoreFailed) -> None:
         self.query_one(StatusLine).say(f"✗ {message.what} failed: {message.error}", "bold red")

@@ -13,6 +13,7 @@ from tuilabel.store import open_store
 from tuilabel.tui.app import ScoreApp
 from tuilabel.tui.screens import RocBuilder
 from tuilabel.tui.storethread import StoreThread
+from tuilabel.tui.warm import WarmStart
 
 
 def open_store_thread(db: str | None) -> StoreThread:
@@ -40,10 +41,14 @@ def make_score_app(
     truecolor: bool | None = None,
     roc: RocBuilder | None | Callable = "default",  # type: ignore[assignment]
     freeze_gc: bool = True,
+    warm: WarmStart | None = None,
 ) -> ScoreApp:
-    """A ScoreApp over an open store thread; `fetcher` defaults to `label`'s Fetcher."""
+    """A ScoreApp over an open store thread; `fetcher` defaults to `label`'s Fetcher (the
+    same cache), or the warm start's."""
     from tuilabel.images import Fetcher, decode_image
 
+    if fetcher is None and warm is not None:
+        fetcher = warm.wait().fetcher
     if fetcher is None:
         fetcher = Fetcher(pool_size=4)
     return ScoreApp(
@@ -57,4 +62,5 @@ def make_score_app(
         truecolor=truecolor,
         roc=default_roc_builder() if roc == "default" else roc,
         freeze_gc=freeze_gc,
+        warm=warm,
     )

@@ -6,12 +6,10 @@ updates the session and the screen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.message import Message
-from textual.strip import Strip
 
 from tuilabel.store.base import Image
+from tuilabel.tui.preload import Rendered
 from tuilabel.tui.session import Rated
 
 
@@ -22,18 +20,6 @@ class ImagesClaimed(Message):
         super().__init__()
         self.images = images
         self.asked = asked
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A photo turned into cells for one pane size, or the placeholder saying why it could
-    not be (`failure` is then a short reason such as `http_404`)."""
-
-    image_id: int
-    size: tuple[int, int]
-    strips: list[Strip]
-    failure: str | None = None
-    detail: str = ""
 
 
 class PhotoRendered(Message):

@@ -17,18 +17,33 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PIL import Image as PILImage
-from textual.app import App
-from textual.worker import get_current_worker
+from textual.strip import Strip
 
 from tuilabel.store.base import Image
 from tuilabel.tui.cells import render_message, render_photo
-from tuilabel.tui.messages import PhotoRendered, Rendered
 from tuilabel.tui.text import clean
 
+if TYPE_CHECKING:  # the app is not imported here: see warm.py
+    from textual.app import App
+
 Key = tuple[int, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A photo turned into cells for one pane size, or the placeholder saying why it could
+    not be (`failure` is then a short reason such as `http_404`)."""
+
+    image_id: int
+    size: tuple[int, int]
+    strips: list[Strip]
+    failure: str | None = None
+    detail: str = ""
 
 
 class _Failed:
@@ -97,6 +112,12 @@ class Preloader:
         self._pending.add(key)
         self._queue.put((priority, next(self._seq), image, size))
 
+    def set_truecolor(self, truecolor: bool) -> None:
+        """Switch colour modes (forgets cells built for the other one)."""
+        if truecolor != self.truecolor:
+            self.truecolor = truecolor
+            self._cells.clear()
+
     def store(self, rendered: Rendered) -> None:
         """Keep a finished result (called by the app when PhotoRendered arrives)."""
         key = (rendered.image_id, rendered.size)
@@ -111,6 +132,10 @@ class Preloader:
 
     # -- worker threads -------------------------------------------------------------------
     def _work(self, app: App) -> None:
+        from textual.worker import get_current_worker
+
+        from tuilabel.tui.messages import PhotoRendered
+
         worker = get_current_worker()
         while not self._stop.is_set() and not worker.is_cancelled:
             try:

@@ -67,8 +67,17 @@ def run_score(
                 "(classify the photos of tweets) or `tuilabel load` (import an export)"
             )
         check_terminal()
+        # Textual sizes the screen with shutil.get_terminal_size(), which prefers COLUMNS and
+        # LINES: exported (stale) values would pin the app to the wrong size and ignore
+        # resizes. The terminal itself knows its size.
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
         if truecolor:
             os.environ["TEXTUAL_COLOR_SYSTEM"] = "truecolor"
+        from tuilabel.tui.warm import WarmStart
+
+        # The first photo is claimed, fetched and drawn while Textual is imported.
+        warm = WarmStart(store, rater=rater, order=order, model=model, overlap=overlap)
         # Textual is imported only now, after the colour system is settled.
         from tuilabel.tui.factory import make_score_app
 
@@ -76,7 +85,7 @@ def run_score(
             with open(os.environ["TUILABEL_FRAME_LOG"], "a", encoding="utf-8") as fh:
                 fh.write(f"startup imported {time.time():.6f}\n")
         app = make_score_app(store, rater=rater, order=order, model=model, overlap=overlap,
-                             truecolor=True if truecolor else None)
+                             truecolor=True if truecolor else None, warm=warm)
         app.run()
     finally:
         store.close()

@@ -95,8 +95,17 @@ def details_text(image: Image, rater: str, width: int) -> Text:
 class InfoPanel(Static):
     """The current photo's labels and details."""
 
+    #: Content width before the first layout (the side panel's CSS width less its gutter).
+    DEFAULT_WIDTH = 39
+    _shown: tuple[Image | None, str] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show_image(*self._shown)
+
     def show_image(self, image: Image | None, rater: str) -> None:
-        width = max(20, self.size.width or 40)
+        self._shown = (image, rater)
+        width = max(20, self.size.width or self.DEFAULT_WIDTH)
         if image is None:
             self.update(Text("No photo to rate.", style="dim"), layout=False)
             return

@@ -1,0 +1,101 @@
+"""A warm start: claim and draw the first photo while Textual is still being imported.
+
+Importing Textual and building the app take most of the start-up time. The first photo's
+claim (a database call), fetch and decode (mostly C code that releases the interpreter lock)
+do not need Textual, so a thread does them meanwhile, at the size the photo pane will have
+(the terminal's size less the fixed side panel and footer). The app starts with that photo's
+cells ready; if the guess of the pane size or colour system was wrong it simply renders again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from tuilabel.store.base import Image
+from tuilabel.tui.session import LOOKAHEAD
+from tuilabel.tui.storethread import StoreThread
+
+if TYPE_CHECKING:  # imported by the thread itself: this module must stay light
+    from tuilabel.tui.preload import Preloader, Rendered
+
+#: Columns the side panel takes and rows the footer takes (see ScoreApp.CSS).
+SIDE_COLUMNS = 42
+FOOTER_ROWS = 1
+
+
+def guess_pane_size() -> tuple[int, int]:
+    """The photo pane's size in cells, from the terminal's size."""
+    try:
+        cols, rows = os.get_terminal_size(sys.__stderr__.fileno())
+    except (OSError, ValueError, AttributeError):
+        return (0, 0)
+    return (max(0, cols - SIDE_COLUMNS), max(0, rows - FOOTER_ROWS))
+
+
+def guess_truecolor() -> bool:
+    """Whether Textual will use 24-bit colour (its TEXTUAL_COLOR_SYSTEM, else Rich's guess)."""
+    system = os.environ.get("TEXTUAL_COLOR_SYSTEM", "auto")
+    if system != "auto":
+        return system == "truecolor"
+    return os.environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit")
+
+
+class WarmStart:
+    """The first photos claimed and the first one rendered, on a background thread.
+
+    The claim is queued on the store thread at once; the thread imports the image and cell
+    modules itself, so that they load while the main thread imports Textual. `fetcher`
+    (a tuilabel.images.Fetcher) is made by the thread unless given."""
+
+    def __init__(
+        self,
+        store: StoreThread,
+        *,
+        rater: str,
+        order: str,
+        model: str | None,
+        overlap: int,
+        fetcher=None,
+    ) -> None:
+        self.asked = LOOKAHEAD + 1
+        self._claim = store.submit(lambda s: s.claim_next(
+            rater, n=self.asked, order=order, model=model, overlap=overlap))
+        self._count = store.submit(lambda s: s.count_rated(model, overlap))
+        self.counts: tuple[int, int] | None = None
+        self.size = guess_pane_size()
+        self.fetcher = fetcher
+        self.preloader: Preloader | None = None
+        self.images: list[Image] = []
+        self.rendered: Rendered | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="tuilabel-warm", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            from tuilabel.images import Fetcher, decode_image
+            from tuilabel.tui.preload import Preloader
+
+            if self.fetcher is None:
+                self.fetcher = Fetcher(pool_size=4)
+            self.preloader = Preloader(self.fetcher.fetch, decode_image,
+                                       truecolor=guess_truecolor())
+            self.images = self._claim.result()
+            self.counts = self._count.result()
+            if self.images and min(self.size) > 0:
+                self.rendered = self.preloader.render(self.images[0], self.size)
+                self.preloader.store(self.rendered)
+        except BaseException as exc:  # noqa: BLE001 - handed to the app, which reports it
+            self.error = exc
+
+    def wait(self, timeout: float | None = 30.0) -> WarmStart:
+        self._thread.join(timeout)
+        return self
+
+    @property
+    def ready(self) -> bool:
+        """Finished without error (the app then starts from its results)."""
+        return not self._thread.is_alive() and self.error is None and self.preloader is not None
