@@ -15,8 +15,10 @@ For a live view (the TUI's `r` key in `tuilabel score`), two cheap calls, no boo
 
 `roc_from_store` never raises for too few ratings (only StoreError if the database fails).
 It reads every rating each call: with `roc_plot`, about 0.5 s on 100,000 ratings and 7-8 s on
-a million (2-core machine, shared), so call it in a worker thread, not on the UI thread. The full report (`report.run` / `analyse`)
-adds the grid cross-check, categories, histograms, PR curve, bootstrap and rater agreement.
+a million (2-core machine, shared), so call it in a worker thread, not on the UI thread.
+
+The full report (`report.run` / `analyse`) adds the grid cross-check, categories, histograms,
+PR curve, bootstrap and rater agreement.
 """
 
 from __future__ import annotations

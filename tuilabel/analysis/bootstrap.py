@@ -22,6 +22,7 @@ reported; it is the "optimism-corrected" accuracy next to the in-sample one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,9 +111,10 @@ def _batch_stats(c: _Cells, kp: np.ndarray, kn: np.ndarray
 
 
 def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
-              seed: int | None = None, max_groups: int = 4096) -> BootstrapResult | None:
+              seed: int | None = None, max_groups: int = 4096,
+              on_batch: Callable[[int, int], None] | None = None) -> BootstrapResult | None:
     """Percentile 95% intervals over `n_resamples` resamples; None when no resample (or the
-    data) has both classes."""
+    data) has both classes. `on_batch(done, total)` is called after each batch."""
     y = np.asarray(y, dtype=bool)
     score = np.asarray(score, dtype=np.float64)
     n = int(y.shape[0])
@@ -131,11 +133,15 @@ def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
         npos, nneg = kp.sum(axis=1), kn.sum(axis=1)
         ok = (npos > 0) & (nneg > 0)
         if not ok.any():
+            if on_batch is not None:
+                on_batch(start + b, n_resamples)
             continue
         auc, thr, acc = _batch_stats(c, kp[ok], kn[ok])
         aucs.append(auc)
         thresholds.append(thr)
         heldout.append(acc)
+        if on_batch is not None:
+            on_batch(start + b, n_resamples)
     if not aucs:
         return None
     auc = np.concatenate(aucs)

@@ -7,6 +7,7 @@ cheap, never-raising view for a live display is `tuilabel.analysis.roc_from_stor
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 
 import numpy as np
@@ -67,8 +68,10 @@ class Report:
 
 def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None = None,
             n_bootstrap: int = 1000, seed: int | None = None, rater: str | None = None,
-            model: str | None = None, agreement: Agreement | None = None) -> Report:
-    """Everything `tuilabel roc` reports. Raises DataError when the ROC is undefined."""
+            model: str | None = None, agreement: Agreement | None = None,
+            on_bootstrap: Callable[[int, int], None] | None = None) -> Report:
+    """Everything `tuilabel roc` reports. Raises DataError when the ROC is undefined.
+    `on_bootstrap(done, total)` follows the resamples."""
     y, s = ratings.binary(positive)
     message = undefined_message(int(y.shape[0]), int(y.sum()), positive)
     if message:
@@ -94,7 +97,8 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
         categories=top_labels(ratings, confusion_masks(y, s, at.threshold)),
         histograms=score_histograms(ratings),
         grid=notebook_grid(y, s, counts=(thr, tps, fps)),
-        bootstrap=bootstrap(y, s, n_bootstrap, seed) if n_bootstrap > 0 else None,
+        bootstrap=(bootstrap(y, s, n_bootstrap, seed, on_batch=on_bootstrap)
+                   if n_bootstrap > 0 else None),
         agreement=agreement,
     )
 
@@ -129,8 +133,13 @@ def load_tsv(path: str, positive: str = "top1") -> Ratings:
 
 def run(*, db: str | None = None, tsv: str | None = None, rater: str | None = None,
         model: str | None = None, positive: str = "top1", threshold: float | None = None,
-        n_bootstrap: int = 1000, seed: int | None = None) -> Report:
-    """Load ratings from a store or a TSV export and analyse them (what the CLI calls)."""
+        n_bootstrap: int = 1000, seed: int | None = None,
+        on_stage: Callable[[str], None] | None = None,
+        on_bootstrap: Callable[[int, int], None] | None = None) -> Report:
+    """Load ratings from a store or a TSV export and analyse them (what the CLI calls).
+    `on_stage(text)` names each stage as it starts, `on_bootstrap(done, total)` follows the
+    resamples (for a progress bar)."""
+    stage = on_stage or (lambda _text: None)
     if positive not in ("top1", "top5"):
         raise InputError(f"--positive must be top1 or top5, not {positive!r}")
     if threshold is not None and not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
@@ -143,11 +152,17 @@ def run(*, db: str | None = None, tsv: str | None = None, rater: str | None = No
         if rater is not None or model is not None:
             raise InputError("--rater and --model need a store: a TSV export holds one "
                              "verdict per image and no model name")
-        return analyse(load_tsv(tsv, positive), positive=positive, threshold=threshold,
-                       n_bootstrap=n_bootstrap, seed=seed)
+        stage(f"reading {tsv}")
+        ratings = load_tsv(tsv, positive)
+        stage(f"analysing {ratings.n:,} ratings")
+        return analyse(ratings, positive=positive, threshold=threshold,
+                       n_bootstrap=n_bootstrap, seed=seed, on_bootstrap=on_bootstrap)
+    stage("reading ratings from the store")
     ratings, table = load_store(db, rater, model)
+    stage(f"analysing {ratings.n:,} ratings")
     return analyse(ratings, positive=positive, threshold=threshold, n_bootstrap=n_bootstrap,
-                   seed=seed, rater=rater, model=model, agreement=agreement(table))
+                   seed=seed, rater=rater, model=model, agreement=agreement(table),
+                   on_bootstrap=on_bootstrap)
 
 
 # -- JSON ------------------------------------------------------------------------------------

@@ -80,10 +80,15 @@ def roc(
     from tuilabel.analysis.report import report_to_dict, run
     from tuilabel.errors import InputError
     from tuilabel.plots import render_report
+    from tuilabel.progress import progress_bar
 
-    report = run(db=db, tsv=str(from_tsv) if from_tsv is not None else None, rater=rater,
-                 model=model, positive=positive, threshold=threshold,
-                 n_bootstrap=n_bootstrap, seed=seed)
+    with progress_bar("roc", total=None, unit="resamples") as bar:
+        report = run(db=db, tsv=str(from_tsv) if from_tsv is not None else None, rater=rater,
+                     model=model, positive=positive, threshold=threshold,
+                     n_bootstrap=n_bootstrap, seed=seed,
+                     on_stage=lambda text: bar.update(status=text),
+                     on_bootstrap=lambda done, total: bar.update(
+                         completed=done, total=total, status="bootstrap"))
     size = shutil.get_terminal_size((100, 30))
     w = width or max(30, size.columns - 1)
     h = height or max(10, min(size.lines - 2, w // 2))
