@@ -241,3 +241,45 @@ def _screen_lines(app) -> list[str]:
     """The text on screen now, one string per terminal row."""
     strips = app.screen._compositor.render_strips()
     return ["".join(seg.text for seg in strip) for strip in strips]
+
+
+def test_roc_screen_shows_the_ratings_so_far_and_refreshes(sqlite_url, tmp_path, monkeypatch):
+    from tuilabel.store import open_store
+    from tuilabel.tui.factory import default_roc_view
+    from tuilabel.tui.screens import RocScreen
+
+    monkeypatch.setattr(RocScreen, "REFRESH_SECONDS", 0.5)
+    ids = fill_store(sqlite_url, tmp_path / "photos", n=8)
+    store, app = build(sqlite_url)
+    app.roc_view = default_roc_view(None)
+    assert app.roc_view is not None
+
+    def text():
+        return "\n".join(_screen_lines(app))
+
+    async def scenario():
+        async with app.run_test(size=(120, 40)) as pilot:
+            for key in "jjll":  # scores 0.9, 0.85 right; 0.8, 0.75 wrong: AUC 1
+                await settle(pilot, app)
+                await pilot.press(key)
+            await saved(pilot, app)
+            await pilot.press("r")
+            await until(pilot, lambda: "AUC 1.000" in text(), timeout=60, what="the ROC")
+            assert "4 photos rated (2 top-1 right, 2 not)" in text()
+            assert "FPR" in text() and "Youden" in text()
+            # rating keys do nothing while the photo is hidden
+            await pilot.press("j")
+            await pilot.pause(0.2)
+            assert len(app.session.history) == 4
+            # another rater's rating arrives: the screen follows
+            with open_store(sqlite_url) as other:
+                other.add_rating(ids[7], "bob", "top1")
+            await until(pilot, lambda: "5 photos rated" in text(), timeout=30,
+                        what="the refreshed ROC")
+            await pilot.press("escape")
+            await until(pilot, lambda: "Top labels" in text(), what="the photo again")
+
+    try:
+        run(scenario())
+    finally:
+        store.close()

@@ -31,7 +31,8 @@ from tuilabel.tui.messages import (
     StoreFailed,
 )
 from tuilabel.tui.preload import Preloader
-from tuilabel.tui.screens import HelpScreen, RocBuilder, RocScreen
+from tuilabel.tui.roc import RocView
+from tuilabel.tui.screens import HelpScreen, RocScreen
 from tuilabel.tui.session import Rated, Session
 from tuilabel.tui.storethread import StoreThread
 from tuilabel.tui.text import clean
@@ -90,7 +91,7 @@ class ScoreApp(App[None]):
         model: str | None = None,
         overlap: int = 1,
         truecolor: bool | None = None,
-        roc: RocBuilder | None = None,
+        roc: RocView | None = None,
         freeze_gc: bool = True,
         warm: WarmStart | None = None,
     ) -> None:
@@ -103,7 +104,7 @@ class ScoreApp(App[None]):
         self.order = order
         self.model_filter = model
         self.overlap = overlap
-        self.roc_builder = roc
+        self.roc_view = roc
         self.session = Session(rater=rater)
         if truecolor is None:
             truecolor = self.console.color_system == "truecolor"
@@ -288,7 +289,7 @@ class ScoreApp(App[None]):
     def action_rate(self, verdict: str) -> None:
         self._mark(f"key {verdict}")
         image = self.session.current
-        if image is None:
+        if image is None or not self._on_main_screen():
             self.bell()
             return
         rater = self.rater
@@ -309,6 +310,8 @@ class ScoreApp(App[None]):
         self.post_message(RatingSaved(entry, rating_id))
 
     def on_rating_saved(self, message: RatingSaved) -> None:
+        if isinstance(self.screen, RocScreen):
+            self.screen.refresh_roc()
         entry = message.entry
         self.query_one(StatusLine).say(
             f"✓ stored: {VERDICT_WORDS[entry.verdict]} (tweet {entry.image.tweet_id})", "green")
@@ -326,7 +329,7 @@ class ScoreApp(App[None]):
             self.show_current()
 
     def action_skip(self) -> None:
-        if self.session.current is None:
+        if self.session.current is None or not self._on_main_screen():
             self.bell()
             return
         skipped = self.session.skip()
@@ -337,6 +340,8 @@ class ScoreApp(App[None]):
         self.claim_more()
 
     def action_undo(self) -> None:
+        if not self._on_main_screen():
+            return
         entry = self.session.undo()
         if entry is None:
             self.query_one(StatusLine).say("nothing to undo in this sitting", "yellow")
@@ -414,10 +419,16 @@ class ScoreApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_roc(self) -> None:
-        if self.roc_builder is None:
+        if self.roc_view is None:
             self.notify("The ROC screen is not available in this build.", severity="warning")
             return
-        self.push_screen(RocScreen(self.roc_builder))
+        if not self._on_main_screen():
+            return
+        self.push_screen(RocScreen(self.roc_view))
+
+    def _on_main_screen(self) -> bool:
+        """Rating keys act only where the photo is visible (not under help or the ROC)."""
+        return len(self.screen_stack) == 1
 
     def on_unmount(self) -> None:
         self.preloader.stop()

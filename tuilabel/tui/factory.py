@@ -7,11 +7,10 @@ capability is installed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from tuilabel.store import open_store
 from tuilabel.tui.app import ScoreApp
-from tuilabel.tui.screens import RocBuilder
+from tuilabel.tui.roc import RocView
+from tuilabel.tui.roc import available as roc_available
 from tuilabel.tui.storethread import StoreThread
 from tuilabel.tui.warm import WarmStart
 
@@ -21,13 +20,9 @@ def open_store_thread(db: str | None) -> StoreThread:
     return StoreThread(lambda: open_store(db, create=False))
 
 
-def default_roc_builder() -> RocBuilder | None:
-    """The ROC screen's content builder, or None where the analysis capability is missing."""
-    try:
-        from tuilabel.tui.roc import build_roc_report
-    except ImportError:
-        return None
-    return build_roc_report
+def default_roc_view(model: str | None) -> RocView | None:
+    """The ROC screen's content, or None where the analysis capability is missing."""
+    return RocView(model) if roc_available() else None
 
 
 def make_score_app(
@@ -39,7 +34,7 @@ def make_score_app(
     overlap: int = 1,
     fetcher=None,
     truecolor: bool | None = None,
-    roc: RocBuilder | None | Callable = "default",  # type: ignore[assignment]
+    roc: RocView | None | str = "default",
     freeze_gc: bool = True,
     warm: WarmStart | None = None,
 ) -> ScoreApp:
@@ -60,7 +55,7 @@ def make_score_app(
         model=model,
         overlap=overlap,
         truecolor=truecolor,
-        roc=default_roc_builder() if roc == "default" else roc,
+        roc=default_roc_view(model) if roc == "default" else roc,  # type: ignore[arg-type]
         freeze_gc=freeze_gc,
         warm=warm,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
-from tuilabel.store.base import Store
+from tuilabel.tui.roc import RocView
 
 HELP = """\
 Rate the model's labels of each photo
@@ -51,11 +49,6 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-#: Builds the ROC report of the ratings in a store, for a pane of (width, height) cells.
-#: Runs on the store thread. Returns text with ANSI colours (a plotext figure and figures).
-RocBuilder = Callable[[Store, int, int], str]
-
-
 class RocScreen(Screen[None]):
     """The ROC curve, AUC and threshold of the ratings so far, rebuilt every few seconds and
     whenever a rating is stored."""
@@ -65,9 +58,9 @@ class RocScreen(Screen[None]):
     ]
     REFRESH_SECONDS = 5.0
 
-    def __init__(self, build: RocBuilder) -> None:
+    def __init__(self, view: RocView) -> None:
         super().__init__()
-        self._build = build
+        self._view = view
         self._busy = False
 
     def compose(self) -> ComposeResult:
@@ -85,11 +78,14 @@ class RocScreen(Screen[None]):
             self.run_worker(self._rebuild(), group="roc", exclusive=True)
 
     async def _rebuild(self) -> None:
+        import asyncio
+
         width = max(40, self.size.width - 2)
-        height = max(12, self.size.height - 4)
-        build = self._build
+        height = max(12, self.size.height - 2)
+        view = self._view
         try:
-            report = await self.app.store.run(lambda s: build(s, width, height))
+            columns = await self.app.store.run(view.read)  # store thread
+            report = await asyncio.to_thread(view.build, columns, width, height)
             body = Text.from_ansi(report)
         except Exception as exc:  # noqa: BLE001 - shown, not raised: the rating goes on
             body = Text(f"The ROC cannot be drawn yet: {exc}", style="yellow")

@@ -1,0 +1,61 @@
+"""The `r` screen's content: the ROC curve, AUC and thresholds of the ratings so far.
+
+The analysis and plotting are `tuilabel.analysis` and `tuilabel.plots` (the same code as
+`tuilabel roc`); this module only splits the work by thread: the ratings are read on the store
+thread (`read`), the curve is computed and drawn in a worker thread (`build`), because the
+analysis modules take seconds to import (scikit-learn) and the store thread must stay free for
+the ratings being stored.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+
+
+def available() -> bool:
+    """Whether the analysis capability is installed (checked without importing it)."""
+    return all(importlib.util.find_spec(m) is not None
+               for m in ("tuilabel.analysis", "tuilabel.plots"))
+
+
+class RocView:
+    """Reads and draws the live ROC (top-1 correct as the positive class, all raters'
+    majority verdict per photo, unrateable photos left out, as `tuilabel roc` does)."""
+
+    def __init__(self, model: str | None = None) -> None:
+        self.model = model
+
+    def read(self, store) -> dict[str, list]:
+        """The ratings as columns (run on the store thread)."""
+        return store.rating_columns(model=self.model)
+
+    def build(self, columns: dict[str, list], width: int, height: int) -> str:
+        """The report as text with ANSI colours (run in a worker thread)."""
+        import numpy as np
+
+        from tuilabel.analysis import (
+            ratings_from_table,
+            roc_from_ratings,
+            roc_result,
+            table_from_columns,
+        )
+        from tuilabel.plots import fmt, roc_plot
+
+        table = table_from_columns(columns)
+        if table.n == 0:
+            result = roc_result(np.zeros(0, bool), np.zeros(0), "top1")
+        else:
+            result = roc_from_ratings(ratings_from_table(table, None, "ratings so far"), "top1")
+        stamp = time.strftime("%H:%M:%S")
+        if result.defined:
+            y, c = result.youden, result.closest
+            head = (
+                f"AUC {fmt(result.auc)}   Youden's J threshold {fmt(y.threshold)} "
+                f"(TPR {fmt(y.tpr)}, FPR {fmt(y.fpr)})   closest to (0,1) {fmt(c.threshold)}\n"
+                f"{result.n} photos rated ({result.n_pos} top-1 right, {result.n_neg} not)"
+                f" · updated {stamp}, every few seconds and after each rating"
+            )
+        else:
+            head = f"{result.message}\nupdated {stamp}"
+        return head + "\n\n" + roc_plot(result, width, max(8, height - 3), color=True)
