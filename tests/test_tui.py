@@ -283,3 +283,25 @@ def test_roc_screen_shows_the_ratings_so_far_and_refreshes(sqlite_url, tmp_path,
         run(scenario())
     finally:
         store.close()
+
+
+def test_photo_is_redrawn_to_fit_after_a_resize(sqlite_url, tmp_path):
+    fill_store(sqlite_url, tmp_path / "photos", n=3)
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=(130, 50)) as pilot:
+            await settle(pilot, app)
+            big = app.photo.shown[1]
+            await pilot.resize_terminal(80, 24)
+            await until(pilot, lambda: app.photo.shown is not None
+                        and app.photo.shown[1] == app.pane_size() != big, what="re-render")
+            small = app.photo.shown[1]
+            assert small[0] < big[0] and small[1] < big[1]
+            lines = _screen_lines(app)
+            assert len(lines) == 24 and sum("▄" in line for line in lines) >= 10
+
+    try:
+        run(scenario())
+    finally:
+        store.close()

@@ -215,7 +215,10 @@ class ScoreApp(App[None]):
             if rendered is not None:
                 self._show_rendered(rendered)
             else:
-                self.photo.show(render_message(["loading…"], *size, style="dim"))
+                shown = self.photo.shown
+                if shown is None or shown[0] != image.id:  # (after a resize: keep the old
+                    # cells, cropped, until the new ones arrive)
+                    self.photo.show(render_message(["loading…"], *size, style="dim"))
                 self.preloader.request(image, size, priority=0)
         # The next photos are queued once this frame is out, not competing with it.
         self.call_after_refresh(self.preload_ahead)
@@ -278,10 +281,7 @@ class ScoreApp(App[None]):
                 and rendered.size == self.pane_size():
             self._show_rendered(rendered)
 
-    def on_resize(self, event) -> None:
-        self.call_after_refresh(self._pane_resized)
-
-    def _pane_resized(self) -> None:
+    def on_photo_view_resized(self, message: PhotoView.Resized) -> None:
         if self.session.current is not None or not self.session.more_available:
             self.show_current()
 

@@ -10,6 +10,7 @@ from rich.console import Group
 from rich.style import Style
 from rich.text import Text
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, Static
@@ -22,6 +23,9 @@ BAR_CHARS = " ▏▎▍▌▋▊▉█"
 
 class PhotoView(Widget):
     """Shows pre-built cell rows; drawing a frame is one list lookup per line."""
+
+    class Resized(Message):
+        """The pane changed size: its photo must be rendered again to fit."""
 
     DEFAULT_CSS = """
     PhotoView { width: 1fr; height: 1fr; }
@@ -37,6 +41,9 @@ class PhotoView(Widget):
         self._strips = strips
         self.shown = key
         self.refresh()
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
