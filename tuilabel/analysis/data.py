@@ -115,9 +115,8 @@ def no_gc() -> Iterator[None]:
 
 
 def read_columns(store, rater: str | None = None, model: str | None = None) -> dict[str, list]:
-    """`store.rating_columns` with the garbage collector paused (see `no_gc`)."""
-    with no_gc():
-        return store.rating_columns(rater=rater, model=model)
+    """The columns the analysis uses: every score, but only the top-1 label."""
+    return store.rating_columns(rater=rater, model=model, k=K, labels=1)
 
 
 def table_from_columns(cols: dict[str, list]) -> RatingTable:

@@ -191,10 +191,12 @@ class Store(ABC):
 
     @abstractmethod
     def rating_columns(
-        self, rater: str | None = None, model: str | None = None, k: int = 5
+        self, rater: str | None = None, model: str | None = None, k: int = 5,
+        labels: int | None = None,
     ) -> dict[str, list]:
-        """The ratings as columns for fast analysis: image_id, rater, verdict, label1..label{k},
-        score1..score{k} (None where an image has fewer labels). Oldest rating first."""
+        """The ratings as columns for fast analysis: image_id, rater, verdict,
+        label1..label{labels} (default: k), score1..score{k} (None where an image has fewer
+        labels). Oldest rating first."""
 
     # -- overview -------------------------------------------------------------------------
     @abstractmethod
