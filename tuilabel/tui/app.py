@@ -246,6 +246,7 @@ class ScoreApp(App[None]):
             self._started_gc = True
             gc.collect()
             gc.freeze()
+            gc.enable()  # (run_score disables it during start-up)
 
     def _mark(self, event: str) -> None:
         """Append `event` and the time to the frame log (benchmarks only)."""

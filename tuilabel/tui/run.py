@@ -6,6 +6,7 @@ before Textual is imported (it reads TEXTUAL_COLOR_SYSTEM once, at import).
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
 import sys
@@ -54,6 +55,10 @@ def run_score(
     if rater is not None and not rater.strip():
         raise InputError("--rater must not be empty")
     rater = rater.strip() if rater else default_rater()
+    # No cyclic garbage collection during start-up: importing Textual and building the app
+    # make hundreds of thousands of objects and trigger full collections over all of them.
+    # The app collects once and freezes the heap after its first photo is on screen.
+    gc.disable()
 
     from tuilabel.tui.storethread import StoreThread
 
@@ -88,4 +93,5 @@ def run_score(
                              truecolor=True if truecolor else None, warm=warm)
         app.run()
     finally:
+        gc.enable()
         store.close()
