@@ -107,3 +107,32 @@ def test_score_in_tmux(tmux, tmp_path):
     tmux("send-keys", "-t", "score", "q")
     tmux.wait_for(lambda s: "SCORE-EXIT=0" in s, what="a clean exit")
     assert ratings(db) == {ids[0]: "top1", ids[1]: "top5", ids[2]: "unrateable"}
+
+
+def test_closing_the_terminal_keeps_ratings_and_releases_claims(tmux, tmp_path):
+    """tmux kill-server hangs up the pane's terminal, as a dropped SSH connection does."""
+    from tuilabel.store import open_store
+
+    db = str(tmp_path / "t.db")
+    ids = fill_store(db, tmp_path / "photos", n=8)
+    command = (
+        f"cd {REPO} && env PYTHONPATH={REPO} TUILABEL_CACHE={tmp_path / 'cache'} "
+        f"TERM=xterm-256color {sys.executable} -m tuilabel score --db {db} --rater dora "
+        "--order oldest"
+    )
+    tmux("new-session", "-d", "-s", "score", "-x", "100", "-y", "30", command)
+    tmux.wait_for(lambda s: "rated  0 of 8" in s and "tweet  1000" in s, what="the app")
+    tmux("send-keys", "-t", "score", "j")
+    _wait_db(db, 1)
+    tmux.wait_for(lambda s: "✓ stored" in s, what="the stored message")
+    tmux.kill()  # SIGHUP to the app
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with open_store(db) as store:
+            got = [img.id for img in store.claim_next("erin", n=8, order="oldest")]
+            store.release_claims("erin")
+        if got == ids[1:]:
+            break
+        time.sleep(0.2)
+    assert got == ids[1:]  # dora's photos claimed ahead were released, her rating kept
+    assert ratings(db) == {ids[0]: "top1"}

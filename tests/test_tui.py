@@ -305,3 +305,25 @@ def test_photo_is_redrawn_to_fit_after_a_resize(sqlite_url, tmp_path):
         run(scenario())
     finally:
         store.close()
+
+
+def test_ctrl_c_quits_cleanly_and_releases_claims(sqlite_url, tmp_path):
+    from tuilabel.store import open_store
+
+    ids = fill_store(sqlite_url, tmp_path / "photos", n=6)
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            await pilot.press("k")
+            await pilot.press("ctrl+c")
+            await until(pilot, lambda: not app.is_running, what="the app to exit")
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+    assert ratings(sqlite_url) == {ids[0]: "top5"}
+    with open_store(sqlite_url) as s:
+        assert [i.id for i in s.claim_next("other", n=6, order="oldest")] == ids[1:]

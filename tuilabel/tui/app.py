@@ -78,6 +78,8 @@ class ScoreApp(App[None]):
         Binding("r", "roc", "ROC"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
+        # Ctrl-C quits too (Textual's default only says to press Ctrl-Q): same clean exit.
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
     ]
 
     def __init__(
@@ -152,6 +154,7 @@ class ScoreApp(App[None]):
         # Hand the interpreter lock from the render worker to the UI thread sooner (default
         # 5 ms), so a frame is not kept waiting behind cells being built for the next photo.
         sys.setswitchinterval(0.001)
+        self._on_hangup_quit()
         self.preloader.start(self)
         self.query_one(StatusLine).say("Finding photos to rate…", "dim")
         self._show_progress()
@@ -430,6 +433,18 @@ class ScoreApp(App[None]):
     def _on_main_screen(self) -> bool:
         """Rating keys act only where the photo is visible (not under help or the ROC)."""
         return len(self.screen_stack) == 1
+
+    def _on_hangup_quit(self) -> None:
+        """When the SSH connection (the terminal) goes away, quit as with `q`: the photos
+        claimed ahead are released at once instead of when their claims expire."""
+        import asyncio
+        import signal
+
+        try:
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: self.run_worker(self.action_quit(), group="quit"))
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            pass  # no SIGHUP here (Windows) or not the main thread (tests)
 
     def on_unmount(self) -> None:
         self.preloader.stop()
