@@ -178,3 +178,16 @@ def test_core_modules_do_not_import_tensorflow():
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_user_model_with_a_weights_file(tmp_path):
+    clf = load_classifier(str(tiny_model_path()))
+    weights = tmp_path / "retrained.weights.h5"
+    clf.model.save_weights(weights)
+    again = load_classifier(str(tiny_model_path()), weights=str(weights))
+    assert again.name == "tiny+retrained.weights"  # never mixed with the plain model's rows
+    x = np.random.default_rng(3).uniform(0, 255, size=(2, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(again.probabilities(x), clf.probabilities(x), rtol=1e-6)
+    with pytest.raises(ModelError, match="--weights none applies to keras.applications"):
+        load_classifier(str(tiny_model_path()), weights="none")
