@@ -35,6 +35,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from tuilabel.errors import InputError
+from tuilabel.exchange import format_prediction_row
 from tuilabel.store.base import Failure, NewImage, Store
 
 #: VGG16 on 2 CPU cores runs at the same ~7.3 photos/s at batch 16 and 32 (batch 64 is no
@@ -201,10 +202,8 @@ class CsvWriter:
 
     def write(self, images: Iterable[NewImage]) -> None:
         for image in images:
-            row: list[object] = [image.tweet_id, image.url]
-            for label, score in image.predictions:
-                row.extend((label, f"{score:.6g}"))
-            self._writer.writerow(row)
+            self._writer.writerow(
+                format_prediction_row(image.tweet_id, image.url, image.predictions))
         self._out.flush()
 
 
