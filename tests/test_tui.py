@@ -327,3 +327,29 @@ def test_ctrl_c_quits_cleanly_and_releases_claims(sqlite_url, tmp_path):
     assert ratings(sqlite_url) == {ids[0]: "top5"}
     with open_store(sqlite_url) as s:
         assert [i.id for i in s.claim_next("other", n=6, order="oldest")] == ids[1:]
+
+
+def test_claims_are_renewed_while_the_rater_is_away(db_url, tmp_path):
+    from tuilabel.store import open_store
+
+    ids = fill_store(db_url, tmp_path / "photos", n=8)
+    store = open_store_thread(db_url)
+    app = make_score_app(store, rater="alice", order="oldest", fetcher=Fetcher(cache_dir=None),
+                         roc=None, freeze_gc=False)
+    app.claim_seconds = 2  # renewed every second (the minimum interval)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            held = set(app.session.claimed_ids())
+            assert held == set(ids[:5])
+            await pilot.pause(3.5)  # idle: longer than a claim lasts
+            with open_store(db_url) as other:
+                got = {i.id for i in other.claim_next("bob", n=8, order="oldest")}
+            assert not got & held, "another rater was given photos alice still holds"
+            assert got == set(ids[5:])
+
+    try:
+        run(scenario())
+    finally:
+        store.close()

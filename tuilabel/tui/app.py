@@ -12,6 +12,7 @@ import gc
 import os
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 
 from PIL import Image as PILImage
@@ -21,7 +22,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from tuilabel.tui.cells import render_message
+from tuilabel.tui.claims import renew
 from tuilabel.tui.messages import (
+    ClaimsRenewed,
     ImagesClaimed,
     PhotoRendered,
     ProgressCounted,
@@ -33,7 +36,7 @@ from tuilabel.tui.messages import (
 from tuilabel.tui.preload import Preloader
 from tuilabel.tui.roc import RocView
 from tuilabel.tui.screens import HelpScreen, RocScreen
-from tuilabel.tui.session import Rated, Session
+from tuilabel.tui.session import CLAIM_SECONDS, Rated, Session
 from tuilabel.tui.storethread import StoreThread
 from tuilabel.tui.text import clean
 from tuilabel.tui.warm import WarmStart
@@ -96,6 +99,7 @@ class ScoreApp(App[None]):
         roc: RocView | None = None,
         freeze_gc: bool = True,
         warm: WarmStart | None = None,
+        claim_seconds: int = CLAIM_SECONDS,
     ) -> None:
         # ansi_color=True: no per-frame ANSI-to-truecolor filter over every cell. The photo
         # cells are already truecolor (or xterm-256 indices, pre-mapped in the worker), and
@@ -106,6 +110,7 @@ class ScoreApp(App[None]):
         self.order = order
         self.model_filter = model
         self.overlap = overlap
+        self.claim_seconds = claim_seconds
         self.roc_view = roc
         self.session = Session(rater=rater)
         if truecolor is None:
@@ -156,6 +161,7 @@ class ScoreApp(App[None]):
         sys.setswitchinterval(0.001)
         self._on_hangup_quit()
         self.preloader.start(self)
+        self.set_interval(max(1.0, self.claim_seconds / 3), self.renew_claims)
         self.query_one(StatusLine).say("Finding photos to rate…", "dim")
         self._show_progress()
         if self.session.current is not None or not self.session.more_available:
@@ -179,9 +185,11 @@ class ScoreApp(App[None]):
 
     async def _claim(self, n: int, exclude: list[int]) -> None:
         rater, order, model, overlap = self.rater, self.order, self.model_filter, self.overlap
+        seconds = self.claim_seconds
         try:
             images = await self.store.run(lambda s: s.claim_next(
-                rater, n=n, order=order, model=model, overlap=overlap, exclude=exclude))
+                rater, n=n, order=order, model=model, overlap=overlap, exclude=exclude,
+                claim_seconds=seconds))
         except Exception as exc:  # noqa: BLE001 - shown on screen; the app keeps running
             self._claiming = False
             self.post_message(StoreFailed("finding the next photos", str(exc)))
@@ -201,6 +209,33 @@ class ScoreApp(App[None]):
         else:
             self.preload_ahead()
         self.claim_more()
+
+    def renew_claims(self) -> None:
+        """Extend the claims on the photos held (see `claims.renew`)."""
+        held = self.session.claimed_ids()
+        if self._claiming or not held:
+            return
+        self._claiming = True
+        self.run_worker(self._renew(held, sorted(self.session.skipped)), group="store")
+
+    async def _renew(self, held: list[int], skipped: list[int]) -> None:
+        args = (self.rater, self.order, self.model_filter, self.overlap, self.claim_seconds)
+        try:
+            renewed = await self.store.run(lambda s: renew(s, held, skipped, *args))
+        except Exception as exc:  # noqa: BLE001 - shown; the claims expire later
+            self._claiming = False
+            self.post_message(StoreFailed("renewing the claims", str(exc)))
+            return
+        self.post_message(ClaimsRenewed(held, renewed))
+
+    def on_claims_renewed(self, message: ClaimsRenewed) -> None:
+        self._claiming = False
+        lost = set(message.held) - message.renewed
+        if lost:  # taken by someone else while this rater was away: pass them over
+            self.session.queue = deque(i for i in self.session.queue if i.id not in lost)
+            self.session.more_available = True
+            self.preload_ahead()
+            self.claim_more()
 
     # -- showing photos -------------------------------------------------------------------
     def show_current(self) -> None:

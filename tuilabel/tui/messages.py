@@ -22,6 +22,15 @@ class ImagesClaimed(Message):
         self.asked = asked
 
 
+class ClaimsRenewed(Message):
+    """The claims on the photos held were extended; `renewed` are the ids still held."""
+
+    def __init__(self, held: list[int], renewed: set[int]) -> None:
+        super().__init__()
+        self.held = held
+        self.renewed = renewed
+
+
 class PhotoRendered(Message):
     """A worker finished the cells of one photo at one pane size."""
 

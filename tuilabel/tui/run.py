@@ -79,10 +79,12 @@ def run_score(
         os.environ.pop("LINES", None)
         if truecolor:
             os.environ["TEXTUAL_COLOR_SYSTEM"] = "truecolor"
+        from tuilabel.tui.session import CLAIM_SECONDS
         from tuilabel.tui.warm import WarmStart
 
         # The first photo is claimed, fetched and drawn while Textual is imported.
-        warm = WarmStart(store, rater=rater, order=order, model=model, overlap=overlap)
+        warm = WarmStart(store, rater=rater, order=order, model=model, overlap=overlap,
+                         claim_seconds=CLAIM_SECONDS)
         # Textual is imported only now, after the colour system is settled.
         from tuilabel.tui.factory import make_score_app
 

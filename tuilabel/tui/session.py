@@ -16,6 +16,9 @@ from tuilabel.store.base import Image
 
 #: How many photos are claimed (and pre-rendered) ahead of the one shown.
 LOOKAHEAD = 4
+#: How long the photos claimed ahead stay reserved for this rater; the app renews the claims
+#: every third of that while it runs (see claims.py), so an idle rater keeps them.
+CLAIM_SECONDS = 900
 #: The pace is measured over the last this-many ratings.
 PACE_WINDOW = 20
 
@@ -44,13 +47,17 @@ class Session:
     started: float = field(default_factory=time.monotonic)
 
     # -- the queue ------------------------------------------------------------------------
-    def held_ids(self) -> list[int]:
-        """Ids this sitting already holds (shown or queued) or passed over: excluded from the
-        next claim."""
+    def claimed_ids(self) -> list[int]:
+        """Ids of the photos shown and queued (claimed for this rater)."""
         ids = [img.id for img in self.queue]
         if self.current is not None:
             ids.append(self.current.id)
-        return [*ids, *self.skipped]
+        return ids
+
+    def held_ids(self) -> list[int]:
+        """Ids this sitting already holds (shown or queued) or passed over: excluded from the
+        next claim."""
+        return [*self.claimed_ids(), *self.skipped]
 
     def wants_more(self) -> int:
         """How many more photos to claim to keep LOOKAHEAD queued behind the current one."""

@@ -58,11 +58,13 @@ class WarmStart:
         order: str,
         model: str | None,
         overlap: int,
+        claim_seconds: int,
         fetcher=None,
     ) -> None:
         self.asked = LOOKAHEAD + 1
         self._claim = store.submit(lambda s: s.claim_next(
-            rater, n=self.asked, order=order, model=model, overlap=overlap))
+            rater, n=self.asked, order=order, model=model, overlap=overlap,
+            claim_seconds=claim_seconds))
         self._count = store.submit(lambda s: s.count_rated(model, overlap))
         self.counts: tuple[int, int] | None = None
         self.size = guess_pane_size()
