@@ -136,3 +136,21 @@ def test_closing_the_terminal_keeps_ratings_and_releases_claims(tmux, tmp_path):
         time.sleep(0.2)
     assert got == ids[1:]  # dora's photos claimed ahead were released, her rating kept
     assert ratings(db) == {ids[0]: "top1"}
+
+
+def test_256_colour_terminal_gets_palette_colours(tmux, tmp_path):
+    """Without --truecolor and COLORTERM (as over SSH), the photo uses the xterm-256 palette."""
+    db = str(tmp_path / "t.db")
+    fill_store(db, tmp_path / "photos", n=2)
+    command = (
+        f"cd {REPO} && env -u COLORTERM -u TEXTUAL_COLOR_SYSTEM PYTHONPATH={REPO} "
+        f"TUILABEL_CACHE={tmp_path / 'cache'} TERM=xterm-256color {sys.executable} "
+        f"-m tuilabel score --db {db} --rater eve; sleep 60"
+    )
+    tmux("new-session", "-d", "-s", "score", "-x", "100", "-y", "30", command)
+    tmux.wait_for(lambda s: s.count("▄") > 500 and "rater  eve" in s, what="the app")
+    screen = tmux.screen(escapes=True)
+    # the fixture's red (220,30,30) and blue (30,30,220) map to xterm 160 and 20
+    assert "38;5;160" in screen and "48;5;20" in screen
+    assert "38;2;220;30;30" not in screen
+    tmux("send-keys", "-t", "score", "q")
