@@ -53,7 +53,8 @@ VERDICT_WORDS = {"top1": "top-1 correct", "top5": "in the top 5", "none": "none 
                  "unrateable": "cannot rate"}
 
 #: Set to a file path to append "shown <image id> <unix time>" each time a photo's frame
-#: has been written (scripts/bench_score.py reads it).
+#: has been written, "key <verdict> <time>" on rating keys and start-up milestones
+#: (scripts/bench_score.py reads it).
 FRAME_LOG_ENV = "TUILABEL_FRAME_LOG"
 
 
@@ -113,6 +114,7 @@ class ScoreApp(App[None]):
         self.claim_seconds = claim_seconds
         self.roc_view = roc
         self.session = Session(rater=rater)
+        self._size_guess: tuple[int, int] = (0, 0)
         if truecolor is None:
             truecolor = self.console.color_system == "truecolor"
         if warm is not None and warm.wait().ready:
@@ -125,7 +127,6 @@ class ScoreApp(App[None]):
         else:  # (a failed warm start is retried by the normal path, which reports errors)
             self.preloader = Preloader(fetch, decode, truecolor=truecolor)
         self._freeze_gc = freeze_gc
-        self._size_guess = getattr(self, "_size_guess", (0, 0))
         self._claiming = False
         self._counting = False
         self._count_again = False
