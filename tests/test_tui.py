@@ -353,3 +353,34 @@ def test_claims_are_renewed_while_the_rater_is_away(db_url, tmp_path):
         run(scenario())
     finally:
         store.close()
+
+
+def test_a_rating_that_cannot_be_stored_is_reported_and_its_photo_shown_again(sqlite_url,
+                                                                             tmp_path):
+    import sqlite3
+
+    fill_store(sqlite_url, tmp_path / "photos", n=3)
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            doomed = app.session.current.id
+            # the photo disappears from the database behind the app's back
+            conn = sqlite3.connect(sqlite_url)
+            with conn:
+                conn.execute("DELETE FROM claims WHERE image_id = ?", (doomed,))
+                conn.execute("DELETE FROM images WHERE id = ?", (doomed,))
+            conn.close()
+            await pilot.press("j")
+            await until(pilot, lambda: "NOT stored" in "\n".join(_screen_lines(app)),
+                        what="the failure message")
+            assert app.session.current.id == doomed  # shown again, nothing claimed stored
+            assert "✓ stored" not in "\n".join(_screen_lines(app))
+            assert app.session.history == []
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+    assert ratings(sqlite_url) == {}
