@@ -308,3 +308,25 @@ def test_mysql_creates_the_database(mysql_url):
     with open_store(mysql_url) as s:
         assert s.count_images() == 0
         assert s.name == mysql_url
+
+
+def test_renew_claims_keeps_what_is_still_free(store):
+    store.add_images([img(i) for i in range(3)])
+    a, b, c = (i.id for i in store.claim_next("alice", n=3, order="oldest", claim_seconds=-1))
+    # alice's claims lapsed; bob takes one photo and rates another meanwhile
+    [taken] = store.claim_next("bob", n=1, order="oldest")
+    assert taken.id == a
+    [rated] = store.claim_next("bob", n=1, order="oldest", exclude=[a])
+    store.add_rating(rated.id, "bob", "top1")
+    assert store.renew_claims("alice", [a, b, c]) == {c}
+    assert store.claim_next("carol", n=3) == []  # c is alice's again, a is bob's, b is rated
+    assert store.renew_claims("alice", [a, b, c], overlap=2) == {a, b, c}
+
+
+def test_undo_gives_the_rater_the_claim_back(store):
+    store.add_images([img(1)])
+    [image] = store.claim_next("alice")
+    rating = store.add_rating(image.id, "alice", "top1")
+    store.delete_rating(rating)
+    assert store.claim_next("bob") == []  # alice is rating it again
+    assert [i.id for i in store.claim_next("alice")] == [image.id]

@@ -169,14 +169,23 @@ class Store(ABC):
         """Drop `rater`'s claims (all of them, or on the given images)."""
 
     @abstractmethod
+    def renew_claims(self, rater: str, image_ids: Sequence[int], *, claim_seconds: int = 900,
+                     overlap: int = 1) -> set[int]:
+        """Extend `rater`'s claims on these images to `claim_seconds` from now. Returns the ids
+        still held; a claim that lapsed is renewed only where the image still qualifies as in
+        `claim_next` (not rated by `rater`, ratings plus others' claims under `overlap`), and
+        dropped otherwise."""
+
+    @abstractmethod
     def add_rating(self, image_id: int, rater: str, verdict: str) -> int:
         """Store (or replace) `rater`'s verdict on an image, committed before returning.
         Returns the rating id. Raises ValueError for an unknown verdict and StoreError for an
         unknown image."""
 
     @abstractmethod
-    def delete_rating(self, rating_id: int) -> bool:
-        """Remove one rating (undo), committed before returning. True if it existed."""
+    def delete_rating(self, rating_id: int, claim_seconds: int = 900) -> bool:
+        """Remove one rating (undo), committed before returning. True if it existed. The
+        rater gets a fresh claim on the image, since undoing means rating it again."""
 
     @abstractmethod
     def count_rated(self, model: str | None = None, overlap: int = 1) -> tuple[int, int]:

@@ -262,6 +262,28 @@ class SQLStore(Store):
                 [image_id, rater, expires_at],
             )
 
+    def renew_claims(self, rater: str, image_ids: Sequence[int], *, claim_seconds: int = 900,
+                     overlap: int = 1) -> set[int]:
+        now = time.time()
+        kept: set[int] = set()
+        with self._guard("renewing claims"), self._write(), self._claim_lock():
+            for image_id in image_ids:
+                free = self._scalar(
+                    "SELECT COUNT(*) FROM images i WHERE i.id = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.image_id = i.id "
+                    "AND r.rater = ?) "
+                    "AND i.n_ratings + (SELECT COUNT(*) FROM claims c WHERE c.image_id = i.id "
+                    "AND c.rater <> ? AND c.expires_at >= ?) < ?",
+                    [image_id, rater, rater, now, overlap],
+                )
+                if free:
+                    self._upsert_claim(int(image_id), rater, now + claim_seconds)
+                    kept.add(int(image_id))
+                else:
+                    self._execute("DELETE FROM claims WHERE image_id = ? AND rater = ?",
+                                  [image_id, rater])
+        return kept
+
     def release_claims(self, rater: str, image_ids: Sequence[int] | None = None) -> None:
         with self._guard("releasing claims"), self._write():
             if image_ids is None:
@@ -305,15 +327,17 @@ class SQLStore(Store):
             )
         return rating_id
 
-    def delete_rating(self, rating_id: int) -> bool:
-        with self._guard("undoing a rating"), self._write():
-            rows = self._rows("SELECT image_id FROM ratings WHERE id = ?", [rating_id])
+    def delete_rating(self, rating_id: int, claim_seconds: int = 900) -> bool:
+        with self._guard("undoing a rating"), self._write(), self._claim_lock():
+            rows = self._rows("SELECT image_id, rater FROM ratings WHERE id = ?", [rating_id])
             if not rows:
                 return False
+            image_id, rater = int(rows[0][0]), rows[0][1]
             self._execute("DELETE FROM ratings WHERE id = ?", [rating_id])
             self._execute(
-                "UPDATE images SET n_ratings = n_ratings - 1 WHERE id = ?", [rows[0][0]]
+                "UPDATE images SET n_ratings = n_ratings - 1 WHERE id = ?", [image_id]
             )
+            self._upsert_claim(image_id, rater, time.time() + claim_seconds)
         return True
 
     def count_rated(self, model: str | None = None, overlap: int = 1) -> tuple[int, int]:

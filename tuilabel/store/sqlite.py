@@ -45,7 +45,8 @@ class SQLiteStore(SQLStore):
             # Reading the schema first makes a file that is not SQLite fail here, untouched.
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # FULL: a rating shown as stored survives even a power loss (0.1 ms more a commit).
+            conn.execute("PRAGMA synchronous = FULL")
             self.db.enable_wal()
         except sqlite3.DatabaseError as exc:
             conn.close()

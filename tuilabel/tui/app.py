@@ -22,7 +22,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from tuilabel.tui.cells import render_message
-from tuilabel.tui.claims import renew
 from tuilabel.tui.messages import (
     ClaimsRenewed,
     ImagesClaimed,
@@ -212,17 +211,19 @@ class ScoreApp(App[None]):
         self.claim_more()
 
     def renew_claims(self) -> None:
-        """Extend the claims on the photos held (see `claims.renew`)."""
+        """Extend the claims on the photos held, so that a rater away from the keyboard does
+        not come back to photos meanwhile handed to someone else."""
         held = self.session.claimed_ids()
         if self._claiming or not held:
             return
         self._claiming = True
-        self.run_worker(self._renew(held, sorted(self.session.skipped)), group="store")
+        self.run_worker(self._renew(held), group="store")
 
-    async def _renew(self, held: list[int], skipped: list[int]) -> None:
-        args = (self.rater, self.order, self.model_filter, self.overlap, self.claim_seconds)
+    async def _renew(self, held: list[int]) -> None:
+        rater, seconds, overlap = self.rater, self.claim_seconds, self.overlap
         try:
-            renewed = await self.store.run(lambda s: renew(s, held, skipped, *args))
+            renewed = await self.store.run(lambda s: s.renew_claims(
+                rater, held, claim_seconds=seconds, overlap=overlap))
         except Exception as exc:  # noqa: BLE001 - shown; the claims expire later
             self._claiming = False
             self.post_message(StoreFailed("renewing the claims", str(exc)))
@@ -393,7 +394,7 @@ class ScoreApp(App[None]):
                 rating_id = entry.rating_id.result()  # done: calls run in order
             except Exception:  # noqa: BLE001 - it was never stored
                 return False
-            return s.delete_rating(rating_id)
+            return s.delete_rating(rating_id, claim_seconds=self.claim_seconds)
 
         future = self.store.submit(delete)
         self.show_current()

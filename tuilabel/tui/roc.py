@@ -28,7 +28,9 @@ class RocView:
 
     def read(self, store) -> dict[str, list]:
         """The ratings as columns (run on the store thread)."""
-        return store.rating_columns(model=self.model)
+        from tuilabel.analysis import read_columns
+
+        return read_columns(store, model=self.model)
 
     def build(self, columns: dict[str, list], width: int, height: int) -> str:
         """The report as text with ANSI colours (run in a worker thread)."""
