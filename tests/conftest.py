@@ -106,3 +106,29 @@ def run_cli(*args: str, input: str | bytes | None = None, cwd: Path | None = Non
         input=input, capture_output=True, text=text, cwd=cwd or REPO, env=full_env,
         timeout=timeout,
     )
+
+
+def run_cli_on_a_terminal(*args: str, cwd: Path | None = None, timeout: float = 120
+                          ) -> tuple[int, str]:
+    """Run `python -m tuilabel ARGS` with stderr on a pseudo-terminal (where progress bars
+    draw); returns the exit code and everything written to that terminal."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm-256color", "COLUMNS": "160",
+           "TUILABEL_DEBUG": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "tuilabel", *args], cwd=cwd or REPO,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+                            env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    return proc.wait(timeout=timeout), seen.decode(errors="replace")

@@ -295,35 +295,15 @@ def test_cli_sample_seed_limit(tmp_path: Path):
 
 def test_cli_progress_bar_on_a_real_terminal(tmp_path: Path):
     """stderr on a pseudo-terminal: the bar shows bytes read, records/s and kept."""
-    import os
-    import pty
-    import subprocess
-    import sys
-
-    from conftest import REPO
+    from conftest import run_cli_on_a_terminal
 
     src = tmp_path / "in.json.gz"
     src.write_bytes(gzip.compress(jsonl([V1_NO_MEDIA] * 500 + [AS_POST])))
     out = tmp_path / "out.jsonl"
-    master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm-256color", "COLUMNS": "160"}
-    proc = subprocess.Popen([sys.executable, "-m", "tuilabel", "collect", str(src), "-o",
-                             str(out)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=slave, env=env)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        seen += data
-    os.close(master)
-    assert proc.wait(timeout=60) == 0
-    assert b"records/s" in seen and b"1 kept" in seen and b"collect" in seen
-    assert b"\x1b[" in seen  # drawn with terminal control codes
+    rc, seen = run_cli_on_a_terminal("collect", str(src), "-o", str(out), timeout=60)
+    assert rc == 0
+    assert "records/s" in seen and "1 kept" in seen and "collect" in seen
+    assert "\x1b[" in seen  # drawn with terminal control codes
     assert out.read_bytes() == jsonl([AS_POST])
 
 

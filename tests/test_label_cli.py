@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, run_cli_on_a_terminal
 from httpserver import HTTPTestServer, Response, unused_port
 from labelkit import CLASSES, photo_bytes, tiny_model_path
 
@@ -203,31 +203,14 @@ def test_ctrl_c_then_kill_9_leave_whole_batches_and_the_run_resumes(tmp_path):
 @pytest.mark.slow
 def test_progress_bar_on_a_real_terminal(tmp_path):
     """stderr on a pseudo-terminal: the bar shows photos/s, batches, failures and an ETA."""
-    import pty
 
     listing = tmp_path / "list.txt"
     photos = sorted((REPO / "sample_data" / "photos").iterdir())
     listing.write_text("".join(f"{p}\n" for p in photos) + f"{tmp_path / 'missing.jpg'}\n")
-    master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm-256color", "COLUMNS": "160",
-           "TUILABEL_DEBUG": ""}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tuilabel", "label", "--images", str(listing), "-m",
-         "sample_data/demo_model.keras", "--batch-size", "2", "--db", str(tmp_path / "p.db")],
-        cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, env=env)
-    os.close(slave)
-    seen = b""
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        seen += data
-    os.close(master)
-    assert proc.wait(timeout=120) == 0, seen.decode(errors="replace")
-    text = seen.decode(errors="replace")
+    rc, text = run_cli_on_a_terminal(
+        "label", "--images", str(listing), "-m", "sample_data/demo_model.keras",
+        "--batch-size", "2", "--db", str(tmp_path / "p.db"))
+    assert rc == 0, text
     assert "photos/s" in text and "3 batches, 1 failed" in text and "ETA" in text
     assert "\x1b[" in text  # drawn with terminal control codes
     assert f"labeled {len(photos)} photo(s)" in text and "failed: 1 (not_found 1)" in text
