@@ -151,3 +151,14 @@ def test_stats_table(rated_db):
 def test_export_to_a_folder_fails_cleanly(rated_db, tmp_path):
     r = run_cli("export", "--db", rated_db, "-o", str(tmp_path))
     assert r.returncode == 2 and "is a folder" in r.stderr
+
+
+def test_database_from_the_environment_and_the_default_file(tmp_path):
+    env_db = tmp_path / "from-env.db"
+    r = run_cli("load", "-", input=GOOD, cwd=tmp_path, env={"TUILABEL_DB": str(env_db)})
+    assert r.returncode == 0, r.stderr
+    assert env_db.exists() and not (tmp_path / "tuilabel.db").exists()
+    r = run_cli("load", "-", input=GOOD, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    with open_store(tmp_path / "tuilabel.db") as s:
+        assert s.count_images() == 2
