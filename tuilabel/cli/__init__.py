@@ -13,7 +13,7 @@ import typer
 
 # Importing a command module registers its commands on `app`.
 from tuilabel.cli import collect, data, label, roc, score  # noqa: F401
-from tuilabel.cli.app import app
+from tuilabel.cli.app import OutputClosed, app
 from tuilabel.errors import ExitCode, TuilabelError
 
 __all__ = ["app", "main"]
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     debug = bool(os.environ.get("TUILABEL_DEBUG"))
     try:
         rv = app(args=argv, prog_name="tuilabel", standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
     except TuilabelError as exc:
         if debug:
             raise
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(f"tuilabel: error: {exc}", file=sys.stderr)
         sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
-    except BrokenPipeError:
+    except (OutputClosed, BrokenPipeError):
         # `tuilabel export | head`: the reader went away; that is not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -6,9 +6,34 @@ imports the heavy parts it needs inside its own body.
 
 from __future__ import annotations
 
+import errno
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
+
+
+class OutputClosed(Exception):
+    """stdout's reader went away (`tuilabel export | head -1`). Typer would turn the
+    BrokenPipeError into a silent exit code 1 ("bad data" here); as this type it reaches
+    `tuilabel.cli.main`, which ends quietly with 0."""
+
+
+class _Group(TyperGroup):
+    """The app's group: a closed stdout leaves a command as OutputClosed. (Help text is
+    printed by rich, which exits 1 itself on a closed pipe.)"""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise OutputClosed() from exc
+            raise
+
 
 app = typer.Typer(
+    cls=_Group,
     name="tuilabel",
     help=(
         "Label tweet photos with an image classifier, rate the predictions in the terminal, "
