@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_cli
 
 from tuilabel.store import NewImage, open_store
 
@@ -54,3 +54,27 @@ def test_output_into_a_closed_pipe_ends_quietly_with_0(rated_sqlite, command):
     assert "Traceback" not in r.stderr
     assert "Exception ignored" not in r.stderr
     assert r.returncode == 0, r.stderr
+
+
+def test_a_damaged_keras_file_is_named_as_such_not_as_missing(tmp_path):
+    # Keras said "File not found: filepath=bad.keras" of a file that was there.
+    model = tmp_path / "bad model.keras"
+    model.write_bytes(b"not a zip archive\n" * 10)
+    classes = tmp_path / "classes.txt"
+    classes.write_text("cat\ndog\n")
+    r = run_cli("label", str(REPO / "sample_data" / "tweets.jsonl"), "-m", str(model),
+                "--classes", str(classes), "--db", str(tmp_path / "t.db"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        f"tuilabel: error: {model} is not a Keras model: a .keras file is a zip archive")
+
+
+def test_a_folder_as_model_is_named_as_a_folder(tmp_path):
+    # A folder was taken for a model file and asked for its class names first.
+    folder = tmp_path / "my model"
+    folder.mkdir()
+    r = run_cli("label", str(REPO / "sample_data" / "tweets.jsonl"), "-m", str(folder),
+                "--db", str(tmp_path / "t.db"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        f"tuilabel: error: {folder} is a folder, not a Keras model file (.keras or .h5)")

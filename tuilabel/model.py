@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import sys
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -507,6 +508,11 @@ def _load_user_model(
     if not path.exists():
         known = ", ".join(sorted(APPLICATIONS))
         raise ModelError(f"no model file {path} (and not a known model name: {known})")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder, not a Keras model file (.keras or .h5)")
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        # Keras itself would say "File not found" of a file that is there.
+        raise ModelError(f"{path} is not a Keras model: a .keras file is a zip archive")
     if classes is None:
         guess = default_classes_path(path)
         if not guess.is_file():
