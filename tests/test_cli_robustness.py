@@ -78,3 +78,15 @@ def test_a_folder_as_model_is_named_as_a_folder(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip() == (
         f"tuilabel: error: {folder} is a folder, not a Keras model file (.keras or .h5)")
+
+
+@pytest.mark.parametrize("command", ["collect", "label"])
+def test_an_empty_folder_is_named_not_called_no_input(tmp_path, command):
+    # collect said "no input given" of a folder it was given; label labeled nothing, exit 0.
+    folder = tmp_path / "dày 1"
+    (folder / "empty sub").mkdir(parents=True)
+    extra = ["-m", str(REPO / "sample_data" / "demo_model.keras"),
+             "--db", str(tmp_path / "t.db")] if command == "label" else []
+    r = run_cli(command, str(folder), *extra)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"tuilabel: error: no files in folder {folder}"

@@ -78,6 +78,9 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
             raise InputError(f"cannot read {path}: permission denied")
         else:
             files.append(path)
+    if not files:  # only empty folders: say so (not "no input given" of a named folder)
+        raise InputError(f"no files in {'folder' if len(paths) == 1 else 'folders'} "
+                         f"{', '.join(paths)}")
     return files
 
 
