@@ -26,8 +26,8 @@ def rated_sqlite(tmp_path) -> str:
             NewImage(str(1000 + i), f"http://h/{i}.jpg", "vgg16", [("cat", 0.9), ("dog", 0.1)])
             for i in range(20)
         ])
-        for image in s.claim_next("alice", n=20, order="oldest"):
-            s.add_rating(image.id, "alice", "top1")
+        for i, image in enumerate(s.claim_next("alice", n=20, order="oldest")):
+            s.add_rating(image.id, "alice", "top1" if i % 2 else "none")
     return db
 
 
@@ -90,3 +90,10 @@ def test_an_empty_folder_is_named_not_called_no_input(tmp_path, command):
     r = run_cli(command, str(folder), *extra)
     assert r.returncode == 2
     assert r.stderr.strip() == f"tuilabel: error: no files in folder {folder}"
+
+
+def test_roc_negative_seed_is_an_option_error(rated_sqlite):
+    # numpy's SeedSequence raised ValueError: a traceback, exit 1.
+    r = run_cli("roc", "--db", rated_sqlite, "--seed", "-1", "--bootstrap", "10")
+    assert r.returncode == 2
+    assert r.stderr.strip() == "tuilabel: error: --seed must be 0 or more, not -1"

@@ -146,6 +146,8 @@ def run(*, db: str | None = None, tsv: str | None = None, rater: str | None = No
         raise InputError(f"--threshold must be a number between 0 and 1, not {threshold}")
     if n_bootstrap < 0:
         raise InputError("--bootstrap must be 0 (off) or a positive number of resamples")
+    if seed is not None and seed < 0:  # numpy's generator would fail with a traceback
+        raise InputError(f"--seed must be 0 or more, not {seed}")
     if tsv is not None:
         if db is not None:
             raise InputError("give either --db or --from, not both")
