@@ -97,3 +97,20 @@ def test_roc_negative_seed_is_an_option_error(rated_sqlite):
     r = run_cli("roc", "--db", rated_sqlite, "--seed", "-1", "--bootstrap", "10")
     assert r.returncode == 2
     assert r.stderr.strip() == "tuilabel: error: --seed must be 0 or more, not -1"
+
+
+def test_an_image_list_line_with_a_nul_byte_is_a_failed_photo_not_a_crash(tmp_path):
+    # Path.resolve() raised "ValueError: embedded null byte" out of the job generator:
+    # a traceback, and the good photos of the list were not labeled.
+    listing = tmp_path / "list.txt"
+    good = REPO / "sample_data" / "photos" / "sky.jpg"
+    listing.write_bytes(b"bad\x00name.jpg\nfile:///tmp/x\x00y.jpg\n" + str(good).encode() + b"\n")
+    db = str(tmp_path / "t.db")
+    r = run_cli("label", "--images", str(listing), "-m",
+                str(REPO / "sample_data" / "demo_model.keras"), "--db", db)
+    assert "Traceback" not in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "labeled 1 photo(s)" in r.stderr
+    assert "failed: 2 (not_found 2)" in r.stderr
+    with open_store(db) as s:
+        assert s.count_images() == 1

@@ -218,6 +218,8 @@ class Fetcher:
             raise FetchError("io", f"is a directory: {path}") from exc
         except OSError as exc:
             raise FetchError("io", f"{exc.strerror or exc}: {path}") from exc
+        except ValueError as exc:  # "embedded null byte": a path no file can have
+            raise FetchError("not_found", f"{exc}: {path!s:.200}") from exc
         if len(data) > self.max_bytes:
             raise FetchError("too_large", f"more than {self.max_bytes} bytes: {path}")
         if not data:

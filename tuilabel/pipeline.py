@@ -146,7 +146,10 @@ def _has_scheme(text: str) -> bool:
 
 
 def _local_job(name: str, path: Path) -> PhotoJob:
-    url = str(path.resolve())
+    try:
+        url = str(path.resolve())
+    except (OSError, ValueError):  # a NUL byte, a symlink loop: the fetch reports it
+        url = name
     return PhotoJob(tweet_id=name, url=url, fetch_url=url)
 
 
