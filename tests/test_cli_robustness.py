@@ -114,3 +114,43 @@ def test_an_image_list_line_with_a_nul_byte_is_a_failed_photo_not_a_crash(tmp_pa
     assert "failed: 2 (not_found 2)" in r.stderr
     with open_store(db) as s:
         assert s.count_images() == 1
+
+
+@pytest.mark.mysql
+def test_load_skips_rows_too_long_for_the_store_and_keeps_the_rest(mysql_url, tmp_path):
+    # MySQL refused the whole batch ("Data too long for column"): exit 2, good rows lost.
+    rows = ["1,http://h/1.jpg,cat,0.9,dog,0.1",
+            f"{'7' * 65},http://h/2.jpg,cat,0.9,dog,0.1",
+            f"3,http://h/3.jpg,{'x' * 256},0.9,dog,0.1",
+            "4,http://h/4.jpg,cat,0.8,dog,0.2"]
+    f = tmp_path / "preds.csv"
+    f.write_text("\n".join(rows) + "\n")
+    r = run_cli("load", str(f), "--db", mysql_url)
+    assert r.returncode == 0, r.stderr
+    assert "preds.csv:2: tweet id of 65 characters; at most 64" in r.stderr
+    assert "preds.csv:3: label_1 of 256 characters; at most 255" in r.stderr
+    assert "4 rows: 2 images added, 0 already present, 2 malformed rows skipped" in r.stderr
+    with open_store(mysql_url) as s:
+        assert s.count_images() == 2
+
+
+@pytest.mark.mysql
+def test_label_long_names_and_absurd_tweet_ids_do_not_stop_a_mysql_run(mysql_url, tmp_path):
+    # An --images path (or URL) longer than 64 characters is the photo's tweet id, and a
+    # hostile tweet carried a 100-digit id: MySQL refused the batch and the run died.
+    deep = tmp_path / ("a_folder_with_a_long_name_" * 3) / "sky.jpg"
+    deep.parent.mkdir()
+    deep.write_bytes((REPO / "sample_data" / "photos" / "sky.jpg").read_bytes())
+    tweets = (REPO / "sample_data" / "tweets.jsonl").read_text().splitlines()
+    hostile = tweets[1].replace('"1000000000000000002"', '"' + "9" * 100 + '"')
+    assert hostile != tweets[1]
+    f = tmp_path / "hostile.jsonl"
+    f.write_text(hostile + "\n" + tweets[3] + "\n")
+    r = run_cli("label", str(f), "--images", str(deep.parent.parent), "-m",
+                str(REPO / "sample_data" / "demo_model.keras"), "--db", mysql_url)
+    assert r.returncode == 0, r.stderr
+    assert "labeled 2 photo(s)" in r.stderr
+    with open_store(mysql_url) as s:
+        ids = sorted(im.tweet_id for im in (s.get_image(i) for i in (1, 2)) if im)
+    assert ids[0] == "1000000000000000004"
+    assert len(ids[1]) == 64 and ids[1].startswith("…") and ids[1].endswith("/sky.jpg")

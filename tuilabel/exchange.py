@@ -51,6 +51,13 @@ def format_prediction_row(
     return fields
 
 
+#: Widths of the MySQL schema's columns, in characters (SQLite has none). A longer value made
+#: MySQL refuse the whole batch ("Data too long"), so producers keep within them.
+TWEET_ID_MAX = 64
+LABEL_MAX = 255
+MODEL_MAX = 191
+
+
 def parse_prediction_row(fields: list[str], model: str) -> NewImage:
     """One row of the original CSV as a NewImage; raises MalformedRow."""
     n = len(fields)
@@ -63,6 +70,8 @@ def parse_prediction_row(fields: list[str], model: str) -> NewImage:
         raise MalformedRow("empty tweet id")
     if not url:
         raise MalformedRow("empty link")
+    if len(tweet_id) > TWEET_ID_MAX:
+        raise MalformedRow(f"tweet id of {len(tweet_id)} characters; at most {TWEET_ID_MAX}")
     k = (n - 2) // 2
     if k > MAX_K:
         raise MalformedRow(f"{k} labels; at most {MAX_K} can be stored")
@@ -77,6 +86,8 @@ def parse_prediction_row(fields: list[str], model: str) -> NewImage:
             raise MalformedRow(f"score_{i + 1} {raw!r} is not between 0 and 1")
         if not label:
             raise MalformedRow(f"label_{i + 1} is empty")
+        if len(label) > LABEL_MAX:
+            raise MalformedRow(f"label_{i + 1} of {len(label)} characters; at most {LABEL_MAX}")
         predictions.append((label, score))
     return NewImage(tweet_id=tweet_id, url=url, model=model, predictions=predictions)
 
@@ -129,6 +140,8 @@ def load_predictions(
     A malformed row is reported (`report`, at most MAX_REPORTED lines), counted and skipped;
     with `strict` the first one raises DataError (rows before it stay stored). Loading the
     same rows again adds nothing."""
+    if len(model) > MODEL_MAX:
+        raise InputError(f"--model name of {len(model)} characters; at most {MODEL_MAX}")
     summary = LoadSummary()
     batch: list[NewImage] = []
 

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from tuilabel.errors import InputError
-from tuilabel.exchange import format_prediction_row
+from tuilabel.exchange import TWEET_ID_MAX, format_prediction_row
 from tuilabel.store.base import Failure, NewImage, Store
 
 #: VGG16 on 2 CPU cores runs at the same ~7.3 photos/s at batch 16 and 32 (batch 64 is no
@@ -145,12 +145,18 @@ def _has_scheme(text: str) -> bool:
     return bool(sep) and head.isalpha()
 
 
+def _image_name(name: str) -> str:
+    """The name of an `--images` photo as its tweet id: the path or URL as given, its end
+    kept (the file name) when longer than a tweet id may be."""
+    return name if len(name) <= TWEET_ID_MAX else "…" + name[-(TWEET_ID_MAX - 1):]
+
+
 def _local_job(name: str, path: Path) -> PhotoJob:
     try:
         url = str(path.resolve())
     except (OSError, ValueError):  # a NUL byte, a symlink loop: the fetch reports it
         url = name
-    return PhotoJob(tweet_id=name, url=url, fetch_url=url)
+    return PhotoJob(tweet_id=_image_name(name), url=url, fetch_url=url)
 
 
 def image_jobs(source: str) -> tuple[Iterator[PhotoJob], int]:
@@ -187,7 +193,7 @@ def image_jobs(source: str) -> tuple[Iterator[PhotoJob], int]:
     def jobs() -> Iterator[PhotoJob]:
         for line in lines():
             if _has_scheme(line):
-                yield PhotoJob(tweet_id=line, url=line, fetch_url=line)
+                yield PhotoJob(tweet_id=_image_name(line), url=line, fetch_url=line)
             else:
                 yield _local_job(line, Path(line))
 

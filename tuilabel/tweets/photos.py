@@ -111,6 +111,10 @@ def _kind_from_url(kind: str, url: str) -> str:
 # ----------------------------------------------------------------------------- collecting
 
 
+#: Longest tweet or media id taken (the MySQL store's column width; real ids have 20 digits).
+MAX_ID_CHARS = 64
+
+
 class _Collector:
     """Photos of one record in order, deduplicated by media id and by canonical URL."""
 
@@ -132,6 +136,8 @@ class _Collector:
         if kind != "photo" and not self.thumbnails:
             return False
         mid = str(media_id) if isinstance(media_id, (str, int)) and media_id != "" else None
+        if len(tweet_id) > MAX_ID_CHARS or (mid is not None and len(mid) > MAX_ID_CHARS):
+            return False  # not a real id (they have 20 digits at most); the store keeps 64
         url = canonical_url(raw_url)
         if (mid is not None and mid in self._ids) or url in self._urls:
             return False
