@@ -154,3 +154,11 @@ def test_label_long_names_and_absurd_tweet_ids_do_not_stop_a_mysql_run(mysql_url
         ids = sorted(im.tweet_id for im in (s.get_image(i) for i in (1, 2)) if im)
     assert ids[0] == "1000000000000000004"
     assert len(ids[1]) == 64 and ids[1].startswith("…") and ids[1].endswith("/sky.jpg")
+
+
+def test_score_rater_name_too_long_for_the_store_is_an_option_error(rated_sqlite):
+    # On MySQL every claim failed ("Data too long for column 'rater'") inside the TUI, which
+    # then sat showing "finding the next photos failed"; refused up front on every backend.
+    r = run_cli("score", "--db", rated_sqlite, "--rater", "r" * 192)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "tuilabel: error: --rater name of 192 characters; at most 191"
