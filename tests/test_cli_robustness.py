@@ -162,3 +162,15 @@ def test_score_rater_name_too_long_for_the_store_is_an_option_error(rated_sqlite
     r = run_cli("score", "--db", rated_sqlite, "--rater", "r" * 192)
     assert r.returncode == 2
     assert r.stderr.strip() == "tuilabel: error: --rater name of 192 characters; at most 191"
+
+
+@pytest.mark.parametrize("url", ["mysql://root:Sec/ret@127.0.0.1:3306/db",
+                                 "mysql://root:Sec#ret@127.0.0.1:3306/db",
+                                 "mysql://root@127.0.0.1:notaport/db"])
+def test_a_bad_mysql_url_error_quotes_no_piece_of_the_password(url):
+    # urlsplit's "Port could not be cast to integer value as 'Sec'" was passed on: a piece
+    # of the password in the error line.
+    r = run_cli("stats", "--db", url)
+    assert r.returncode == 2
+    assert "Sec" not in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.startswith("tuilabel: error: bad database URL: use mysql://")

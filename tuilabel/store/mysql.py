@@ -88,8 +88,11 @@ class MySQLStore(SQLStore):
         try:
             parts = urlsplit(url)
             port = parts.port or 3306
-        except ValueError as exc:
-            raise StoreError(f"bad database URL: {exc}") from None
+        except ValueError:  # its message may quote a piece of the password: not shown
+            raise StoreError(
+                "bad database URL: use mysql://user@host:port/dbname, the password in "
+                "TUILABEL_DB_PASSWORD"
+            ) from None
         database = unquote(parts.path.lstrip("/"))
         if not database:
             raise StoreError("the database URL names no database: use mysql://user@host/dbname")
