@@ -174,3 +174,35 @@ def test_a_bad_mysql_url_error_quotes_no_piece_of_the_password(url):
     assert r.returncode == 2
     assert "Sec" not in r.stderr and "Traceback" not in r.stderr
     assert r.stderr.startswith("tuilabel: error: bad database URL: use mysql://")
+
+
+@pytest.mark.parametrize("command", [
+    ["export", "-o", "{db}"],
+    ["export", "-f", "csv", "-o", "{db}-wal"],
+    ["roc", "--bootstrap", "0", "-o", "{db}"],
+    ["label", str(REPO / "sample_data" / "tweets.jsonl"), "-m",
+     str(REPO / "sample_data" / "demo_model.keras"), "--csv", "{db}"],
+])
+def test_output_onto_the_database_file_is_refused_and_the_database_kept(rated_sqlite,
+                                                                        command):
+    # `export -o tuilabel.db` replaced the database with the export (all ratings lost);
+    # roc -o wrote its report over it; label --csv appended CSV rows to it.
+    before = open(rated_sqlite, "rb").read()
+    args = [a.format(db=rated_sqlite) for a in command]
+    r = run_cli(*args, "--db", rated_sqlite)
+    assert r.returncode == 2
+    assert r.stderr.startswith("tuilabel: error: ") and "is the database file" in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+    assert open(rated_sqlite, "rb").read() == before
+    with open_store(rated_sqlite) as s:
+        assert s.stats().rated_images == 20
+
+
+def test_roc_report_onto_its_own_tsv_input_is_refused(rated_sqlite, tmp_path):
+    tsv = tmp_path / "export.tsv"
+    assert run_cli("export", "--db", rated_sqlite, "-o", str(tsv)).returncode == 0
+    before = tsv.read_bytes()
+    r = run_cli("roc", "--from", str(tsv), "--bootstrap", "0", "-o", str(tsv))
+    assert r.returncode == 2
+    assert "is the --from file" in r.stderr
+    assert tsv.read_bytes() == before

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from tuilabel.errors import InputError
+
 DbOption = Annotated[
     str | None,
     typer.Option(
@@ -38,3 +40,28 @@ def err(message: str) -> None:
 
 def stderr_is_tty() -> bool:
     return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def refuse_output_onto_database(output: str | os.PathLike[str] | None, db: str | None,
+                                option: str) -> None:
+    """Raise InputError when `output` is the SQLite database file (or its -wal/-shm/-journal
+    file): `export -o tuilabel.db` replaced the database with the export."""
+    if output is None or str(output) == "-":
+        return
+    from tuilabel.store import default_db
+
+    target = str(db) if db is not None else default_db()
+    scheme, sep, rest = target.partition("://")
+    if sep:
+        if scheme.lower() != "sqlite":
+            return  # a server database: no file here to overwrite
+        target = rest
+    out = os.path.realpath(output)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path = target + suffix
+        same = out == os.path.realpath(path)
+        if not same and os.path.exists(output) and os.path.exists(path):
+            same = os.path.samefile(output, path)  # a hard link
+        if same:
+            raise InputError(f"{option} {output} is the database file {path}: "
+                             "writing there would destroy it")

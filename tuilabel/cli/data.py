@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from tuilabel.cli.app import app
-from tuilabel.cli.common import DbOption, ModelFilterOption, RaterOption, err
+from tuilabel.cli.common import (
+    DbOption,
+    ModelFilterOption,
+    RaterOption,
+    err,
+    refuse_output_onto_database,
+)
 
 
 @app.command()
@@ -72,6 +78,7 @@ def export(
 
     if fmt not in EXPORT_FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(EXPORT_FORMATS)}", param_hint="--format")
+    refuse_output_onto_database(output, db, "--output")
     with open_store(db, create=False) as store, open_output(output) as out:
         summary = export_ratings(store.iter_ratings(rater=rater, model=model), out, fmt)
     note = ""

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tuilabel.cli.app import app
-from tuilabel.cli.common import DbOption, err
+from tuilabel.cli.common import DbOption, err, refuse_output_onto_database
 
 
 @app.command()
@@ -74,6 +74,7 @@ def label(
     photos already labeled by the same model are skipped)."""
     from tuilabel.pipeline import run_label
 
+    refuse_output_onto_database(csv, db, "--csv")
     summary = run_label(
         tweets or [], db=db, model=model, k=k, batch_size=batch_size, fetchers=fetchers,
         csv_path=csv, images=images, weights=weights, classes=classes,
