@@ -204,5 +204,20 @@ def test_roc_report_onto_its_own_tsv_input_is_refused(rated_sqlite, tmp_path):
     before = tsv.read_bytes()
     r = run_cli("roc", "--from", str(tsv), "--bootstrap", "0", "-o", str(tsv))
     assert r.returncode == 2
-    assert "is the --from file" in r.stderr
+    assert "is also an input" in r.stderr
     assert tsv.read_bytes() == before
+
+
+@pytest.mark.parametrize("which", ["tweets", "images"])
+def test_label_csv_onto_its_own_input_is_refused(tmp_path, which):
+    # The CSV rows were appended to the tweets (or image list) being read.
+    src = REPO / "sample_data" / ("tweets.jsonl" if which == "tweets" else "images.txt")
+    mine = tmp_path / src.name
+    mine.write_bytes(src.read_bytes())
+    given = [str(mine)] if which == "tweets" else ["--images", str(mine)]
+    r = run_cli("label", *given, "-m", str(REPO / "sample_data" / "demo_model.keras"),
+                "--csv", str(mine), "--db", str(tmp_path / "t.db"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == (f"tuilabel: error: --csv {mine} is also an input: writing "
+                                "there would change what is being read")
+    assert mine.read_bytes() == src.read_bytes()

@@ -65,3 +65,16 @@ def refuse_output_onto_database(output: str | os.PathLike[str] | None, db: str |
         if same:
             raise InputError(f"{option} {output} is the database file {path}: "
                              "writing there would destroy it")
+
+
+def refuse_output_onto_inputs(output: str | os.PathLike[str] | None,
+                              inputs: list[str | os.PathLike[str]], option: str) -> None:
+    """Raise InputError when `output` is one of the input files (`label t.jsonl --csv
+    t.jsonl` appended CSV rows to the tweets being read; `roc --from x -o x` replaced them)."""
+    if output is None or str(output) == "-":
+        return
+    out = os.path.realpath(output)
+    for path in inputs:
+        if str(path) != "-" and os.path.realpath(path) == out:
+            raise InputError(f"{option} {output} is also an input: writing there would "
+                             "change what is being read")

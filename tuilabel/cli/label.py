@@ -9,7 +9,12 @@ from typing import Annotated
 import typer
 
 from tuilabel.cli.app import app
-from tuilabel.cli.common import DbOption, err, refuse_output_onto_database
+from tuilabel.cli.common import (
+    DbOption,
+    err,
+    refuse_output_onto_database,
+    refuse_output_onto_inputs,
+)
 
 
 @app.command()
@@ -75,6 +80,7 @@ def label(
     from tuilabel.pipeline import run_label
 
     refuse_output_onto_database(csv, db, "--csv")
+    refuse_output_onto_inputs(csv, [*(tweets or []), *([images] if images else [])], "--csv")
     summary = run_label(
         tweets or [], db=db, model=model, k=k, batch_size=batch_size, fetchers=fetchers,
         csv_path=csv, images=images, weights=weights, classes=classes,

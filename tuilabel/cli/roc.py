@@ -13,7 +13,12 @@ from typing import Annotated
 import typer
 
 from tuilabel.cli.app import app
-from tuilabel.cli.common import DbOption, ModelFilterOption, refuse_output_onto_database
+from tuilabel.cli.common import (
+    DbOption,
+    ModelFilterOption,
+    refuse_output_onto_database,
+    refuse_output_onto_inputs,
+)
 
 
 @app.command()
@@ -84,8 +89,8 @@ def roc(
 
     if from_tsv is None:
         refuse_output_onto_database(output, db, "--output")
-    elif output is not None and output.resolve() == from_tsv.resolve():
-        raise InputError(f"--output {output} is the --from file: writing there would replace it")
+    else:
+        refuse_output_onto_inputs(output, [from_tsv], "--output")
     with progress_bar("roc", total=None, unit="resamples") as bar:
         report = run(db=db, tsv=str(from_tsv) if from_tsv is not None else None, rater=rater,
                      model=model, positive=positive, threshold=threshold,
