@@ -221,3 +221,26 @@ def test_label_csv_onto_its_own_input_is_refused(tmp_path, which):
     assert r.stderr.strip() == (f"tuilabel: error: --csv {mine} is also an input: writing "
                                 "there would change what is being read")
     assert mine.read_bytes() == src.read_bytes()
+
+
+@pytest.mark.parametrize("from_stdin", [False, True])
+def test_load_a_csv_with_a_bom_keeps_the_first_tweet_id_clean(tmp_path, from_stdin):
+    # The BOM (Excel's "CSV UTF-8") became part of the first tweet id: "\ufeff1".
+    data = b"\xef\xbb\xbf1,http://h/1.jpg,cat,0.9,dog,0.1\r\n2,http://h/2.jpg,cat,0.8,dog,0.1\r\n"
+    f = tmp_path / "bom.csv"
+    f.write_bytes(data)
+    db = str(tmp_path / "t.db")
+    r = (run_cli("load", "-", "--db", db, input=data) if from_stdin
+         else run_cli("load", str(f), "--db", db))
+    assert r.returncode == 0, r.stderr
+    with open_store(db) as s:
+        assert sorted(s.get_image(i).tweet_id for i in (1, 2)) == ["1", "2"]
+
+
+def test_label_absurd_fetcher_count_is_an_option_error(tmp_path):
+    # 100000 threads: "RuntimeError: can't start new thread", a traceback.
+    r = run_cli("label", str(REPO / "sample_data" / "tweets.jsonl"), "-m",
+                str(REPO / "sample_data" / "demo_model.keras"), "--fetchers", "100000",
+                "--db", str(tmp_path / "t.db"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == "tuilabel: error: --fetchers must be between 1 and 256"

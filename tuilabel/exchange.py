@@ -109,14 +109,15 @@ class LoadSummary:
 def open_input(path: str) -> Iterator[IO[str]]:
     """A text stream for a path or `-` (stdin); InputError when it cannot be read."""
     if path == "-":
-        yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape",
-                               newline="")
+        yield io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig",
+                               errors="surrogateescape", newline="")
         return
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path} is a folder, not a file")
     try:
-        f = open(p, encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+        # utf-8-sig: a BOM (Excel's CSV) is not part of the first tweet id.
+        f = open(p, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
     except OSError as exc:

@@ -38,6 +38,9 @@ from tuilabel.errors import InputError
 from tuilabel.exchange import TWEET_ID_MAX, format_prediction_row
 from tuilabel.store.base import Failure, NewImage, Store
 
+#: Most download threads `--fetchers` may ask for.
+MAX_FETCHERS = 256
+
 #: VGG16 on 2 CPU cores runs at the same ~7.3 photos/s at batch 16 and 32 (batch 64 is no
 #: faster and takes 4-6 GB); 16 halves the memory and the work a crash can lose.
 DEFAULT_BATCH_SIZE = 16
@@ -454,8 +457,8 @@ def label_photos(
 def _check_settings(k: int, batch_size: int, fetchers: int) -> None:
     if batch_size < 1:
         raise InputError("--batch-size must be at least 1")
-    if fetchers < 1:
-        raise InputError("--fetchers must be at least 1")
+    if not 1 <= fetchers <= MAX_FETCHERS:  # thousands of threads: "can't start new thread"
+        raise InputError(f"--fetchers must be between 1 and {MAX_FETCHERS}")
     if not 1 <= k <= 10:
         raise InputError("-k must be between 1 and 10 (the store keeps up to 10 labels)")
 

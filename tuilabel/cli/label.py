@@ -40,7 +40,7 @@ def label(
         int, typer.Option("--batch-size", help="Photos per model call and per transaction.")
     ] = 16,
     fetchers: Annotated[
-        int, typer.Option("--fetchers", help="Threads downloading and decoding photos.")
+        int, typer.Option("--fetchers", help="Threads downloading and decoding photos (1-256).")
     ] = 8,
     csv: Annotated[
         str | None,
