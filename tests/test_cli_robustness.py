@@ -244,3 +244,15 @@ def test_label_absurd_fetcher_count_is_an_option_error(tmp_path):
                 "--db", str(tmp_path / "t.db"))
     assert r.returncode == 2
     assert r.stderr.strip() == "tuilabel: error: --fetchers must be between 1 and 256"
+
+
+@pytest.mark.parametrize("model", ["", "  ", "m" * 192])
+def test_load_model_name_empty_or_too_long_is_an_option_error(tmp_path, model):
+    # An empty name was stored as the model of every image; one over 191 characters made
+    # MySQL refuse every batch.
+    f = tmp_path / "p.csv"
+    f.write_text("1,http://h/1.jpg,cat,0.9,dog,0.1\n")
+    db = tmp_path / "t.db"
+    r = run_cli("load", str(f), "--db", str(db), "-m", model)
+    assert r.returncode == 2
+    assert r.stderr.startswith("tuilabel: error: --model ") and len(r.stderr.splitlines()) == 1

@@ -141,6 +141,8 @@ def load_predictions(
     A malformed row is reported (`report`, at most MAX_REPORTED lines), counted and skipped;
     with `strict` the first one raises DataError (rows before it stay stored). Loading the
     same rows again adds nothing."""
+    if not model.strip():
+        raise InputError("--model must not be empty: name the model that made the predictions")
     if len(model) > MODEL_MAX:
         raise InputError(f"--model name of {len(model)} characters; at most {MODEL_MAX}")
     summary = LoadSummary()
