@@ -256,3 +256,37 @@ def test_load_model_name_empty_or_too_long_is_an_option_error(tmp_path, model):
     r = run_cli("load", str(f), "--db", str(db), "-m", model)
     assert r.returncode == 2
     assert r.stderr.startswith("tuilabel: error: --model ") and len(r.stderr.splitlines()) == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("command", [["export", "--db", "{db}"], ["stats", "--db", "{db}"],
+                                     ["collect", str(REPO / "sample_data" / "tweets.jsonl")]])
+def test_stdout_on_a_full_disk_is_one_error_line(rated_sqlite, command):
+    # `tuilabel export > /dev/full`: an OSError traceback (exit 1).
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TUILABEL_DEBUG": ""}
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "tuilabel",
+                            *[a.format(db=rated_sqlite) for a in command]],
+                           stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+                           timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == (
+        "tuilabel: error: cannot write the output: No space left on device")
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
+
+
+def test_export_into_a_named_pipe_writes_through_it(rated_sqlite, tmp_path):
+    # open_output wrote a temp file and renamed it over the target: a FIFO (or, as root,
+    # /dev/null or /dev/full) was replaced by a regular file and its reader got nothing.
+    import threading
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    r = run_cli("export", "--db", rated_sqlite, "-o", str(fifo))
+    reader.join(timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert got and got[0].count(b"\n") == 21  # header + 20 ratings
+    assert fifo.is_fifo()

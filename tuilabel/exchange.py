@@ -289,6 +289,16 @@ def open_output(path: str | None) -> Iterator[IO[str]]:
     target = Path(path)
     if target.is_dir():
         raise InputError(f"{path} is a folder")
+    if target.exists() and not target.is_file():
+        # A pipe or device (/dev/stdout, >(gzip > x.gz)): written in place; a rename would
+        # replace the device node itself (as root) or fail.
+        try:
+            f = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        with f:
+            yield f
+        return
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         f = open(tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115

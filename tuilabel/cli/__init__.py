@@ -13,7 +13,7 @@ import typer
 
 # Importing a command module registers its commands on `app`.
 from tuilabel.cli import collect, data, label, roc, score  # noqa: F401
-from tuilabel.cli.app import OutputClosed, app
+from tuilabel.cli.app import WRITE_FAILURES, OutputClosed, OutputFailed, app
 from tuilabel.errors import ExitCode, TuilabelError
 
 __all__ = ["app", "main"]
@@ -29,7 +29,15 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         print(f"tuilabel: error: {exc}", file=sys.stderr)
+        if isinstance(exc, OutputFailed):
+            _discard_stdout()  # else the exit flushes it again, with a traceback
         sys.exit(int(exc.exit_code))
+    except OSError as exc:  # the last flush of stdout (the one above) on a full disk
+        if exc.errno not in WRITE_FAILURES or debug:
+            raise
+        print(f"tuilabel: error: {OutputFailed.from_os_error(exc)}", file=sys.stderr)
+        _discard_stdout()
+        sys.exit(int(ExitCode.USAGE))
     except typer.Abort:
         print("tuilabel: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
@@ -47,9 +55,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
     except (OutputClosed, BrokenPipeError):
         # `tuilabel export | head`: the reader went away; that is not an error of ours.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         sys.exit(0)
     if rv == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into exit code 130
         print("tuilabel: interrupted", file=sys.stderr)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: what is still buffered for a closed pipe or a full disk
+    cannot be written, and Python's exit would try again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

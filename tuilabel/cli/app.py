@@ -12,11 +12,26 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from tuilabel.errors import TuilabelError
+
 
 class OutputClosed(Exception):
     """stdout's reader went away (`tuilabel export | head -1`). Typer would turn the
     BrokenPipeError into a silent exit code 1 ("bad data" here); as this type it reaches
     `tuilabel.cli.main`, which ends quietly with 0."""
+
+
+#: Write failures that are the environment's, not a bug: reported as one line, exit 2.
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class OutputFailed(TuilabelError):
+    """Writing an output failed (`tuilabel export > /dev/full`: the disk is full)."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> OutputFailed:
+        where = f" {exc.filename}" if exc.filename else " the output"
+        return cls(f"cannot write{where}: {exc.strerror or exc}")
 
 
 class _Group(TyperGroup):
@@ -29,6 +44,8 @@ class _Group(TyperGroup):
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise OutputClosed() from exc
+            if exc.errno in WRITE_FAILURES:
+                raise OutputFailed.from_os_error(exc) from exc
             raise
 
 
