@@ -290,3 +290,11 @@ def test_export_into_a_named_pipe_writes_through_it(rated_sqlite, tmp_path):
     assert r.returncode == 0, r.stderr
     assert got and got[0].count(b"\n") == 21  # header + 20 ratings
     assert fifo.is_fifo()
+
+
+def test_label_empty_model_name_is_unknown_not_the_current_folder(tmp_path):
+    # Path("") is "."; -m '' said ". is a folder, not a Keras model file".
+    r = run_cli("label", str(REPO / "sample_data" / "tweets.jsonl"), "-m", "",
+                "--db", str(tmp_path / "t.db"))
+    assert r.returncode == 2
+    assert r.stderr.startswith("tuilabel: error: unknown model '': give a Keras model file")

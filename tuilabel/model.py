@@ -131,7 +131,7 @@ def normalise_model_name(name: str) -> str:
 
 def is_model_path(model: str) -> bool:
     """A `-m` value names a file (the user's own model) rather than a keras.applications model."""
-    return (
+    return bool(model.strip()) and (  # Path("") is the current folder
         os.sep in model
         or model.endswith((".keras", ".h5", ".hdf5"))
         or (Path(model).exists() and normalise_model_name(model) not in APPLICATIONS)
