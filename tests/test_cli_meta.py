@@ -70,3 +70,15 @@ def test_python_dash_m_and_version_of_errors():
     assert r.returncode == 0 and "Usage: tuilabel" in r.stdout
     r = run_cli("no-such-command")
     assert r.returncode == 2 and "No such command" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [(["load"], "Missing argument"), (["export", "-f", "xml"], "use one of tsv, csv, jsonl"),
+     (["roc", "--width", "5"], "--width"), (["score", "--overlap", "0"], "--overlap")],
+)
+def test_usage_errors_are_one_line(args, words):
+    r = run_cli(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "error:" in lines[0], r.stderr

@@ -47,11 +47,10 @@ def main(argv: list[str] | None = None) -> None:
         print("tuilabel: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
     except typer.TyperException as exc:  # usage errors (Typer's own copy of click's)
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
+        if _is_help(exc):
+            exc.show()  # type: ignore[attr-defined]
         else:
-            print(f"tuilabel: error: {exc}", file=sys.stderr)
+            print(_usage_error_line(exc), file=sys.stderr)
         sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
     except (OutputClosed, BrokenPipeError):
         # `tuilabel export | head`: the reader went away; that is not an error of ours.
@@ -60,6 +59,20 @@ def main(argv: list[str] | None = None) -> None:
     if rv == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into exit code 130
         print("tuilabel: interrupted", file=sys.stderr)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _is_help(exc: Exception) -> bool:
+    """`tuilabel` alone: Typer shows the help through a usage error; let it."""
+    return type(exc).__name__ == "NoArgsIsHelpError" and hasattr(exc, "show")
+
+
+def _usage_error_line(exc: Exception) -> str:
+    """A usage error as one line: `tuilabel load: error: Missing argument 'FILE'. (...)`."""
+    ctx = getattr(exc, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "tuilabel"
+    fmt = getattr(exc, "format_message", None)
+    message = " ".join((fmt() if fmt else str(exc)).split())
+    return f"{where}: error: {message} (see '{where} --help')"
 
 
 def _discard_stdout() -> None:
