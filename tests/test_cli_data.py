@@ -76,7 +76,8 @@ def test_load_from_stdin_with_model_name(sqlite_url):
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     r = run_cli(*args, cwd=tmp_path)
     assert r.returncode == 2
-    assert r.stderr.strip() == f"tuilabel: error: {r.stderr.strip().split('error: ', 1)[1]}"
+    lines = [ln for ln in r.stderr.strip().splitlines() if not ln.startswith("tuilabel: warning")]
+    assert len(lines) == 1 and lines[0].startswith("tuilabel: error: ")
     assert message in r.stderr
     assert "hunter2" not in r.stderr
     assert not (tmp_path / "nothing-here.db").exists()
@@ -162,3 +163,12 @@ def test_database_from_the_environment_and_the_default_file(tmp_path):
     assert r.returncode == 0, r.stderr
     with open_store(tmp_path / "tuilabel.db") as s:
         assert s.count_images() == 2
+
+
+def test_load_of_a_file_with_no_good_row_exits_1(sqlite_url, tmp_path):
+    f = tmp_path / "tweets.json"
+    f.write_text('{"id_str": "1", "text": "not a predictions file"}\n' * 3)
+    r = run_cli("load", str(f), "--db", sqlite_url)
+    assert r.returncode == 1
+    assert "3 malformed rows skipped" in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("tuilabel: error: no row of")

@@ -330,3 +330,23 @@ def test_undo_gives_the_rater_the_claim_back(store):
     store.delete_rating(rating)
     assert store.claim_next("bob") == []  # alice is rating it again
     assert [i.id for i in store.claim_next("alice")] == [image.id]
+
+
+@pytest.mark.mysql
+def test_mysql_read_only_open_does_not_create_a_database(mysql_url):
+    with pytest.raises(StoreError, match="no database .*tuilabel load"):
+        open_store(mysql_url, create=False)
+    with open_store(mysql_url) as s:  # created by a writer
+        s.add_images([img(1)])
+    with open_store(mysql_url, create=False) as s:
+        assert s.count_images() == 1
+
+
+@pytest.mark.mysql
+def test_mysql_password_in_url_warns_and_still_works(mysql_url, capsys, monkeypatch):
+    monkeypatch.delenv("TUILABEL_DB_PASSWORD", raising=False)
+    url = mysql_url.replace("root@", "root:@")  # an empty password, written in the URL
+    with open_store(url) as s:
+        assert s.count_images() == 0
+    err = capsys.readouterr().err
+    assert "warning: a password in the database URL" in err

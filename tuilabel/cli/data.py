@@ -35,6 +35,7 @@ def load(
     Loading the same file twice adds nothing; malformed rows are reported with their line
     number and skipped.
     """
+    from tuilabel.errors import DataError
     from tuilabel.exchange import load_predictions, open_input
     from tuilabel.progress import progress_bar
     from tuilabel.store import open_store
@@ -53,6 +54,8 @@ def load(
                 source="<stdin>" if file == "-" else file, report=err, progress=moved,
             )
     err(summary.line())
+    if summary.malformed and not (summary.added or summary.present):
+        raise DataError(f"no row of {file} could be loaded: is it the predictions CSV?")
 
 
 @app.command()

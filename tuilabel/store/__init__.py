@@ -52,7 +52,7 @@ def open_store(db: str | os.PathLike[str] | None = None, *, create: bool = True)
         if scheme in ("mysql", "mariadb", "mysql+pymysql"):
             from tuilabel.store.mysql import MySQLStore
 
-            return MySQLStore.from_url(target)
+            return MySQLStore.from_url(target, create=create)
         if scheme == "sqlite":
             target = target[len("sqlite://") :]
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +40,7 @@ class MySQLStore(SQLStore):
 
     def __init__(self, *, host: str, port: int, user: str | None, password: str | None,
                  database: str, read_default_file: str | None = None,
-                 unix_socket: str | None = None) -> None:
+                 unix_socket: str | None = None, create: bool = True) -> None:
         super().__init__()
         if not _DB_NAME.match(database):
             raise StoreError(
@@ -66,6 +67,17 @@ class MySQLStore(SQLStore):
             raise StoreError(f"cannot connect to {self.name}: {_reason(exc)}") from exc
         try:
             with self.conn.cursor() as cur:
+                if not create:
+                    cur.execute(
+                        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                        (database,),
+                    )
+                    if not cur.fetchone()[0]:
+                        self.conn.close()
+                        raise StoreError(
+                            f"no database {self.name}: run `tuilabel label` or "
+                            "`tuilabel load` first"
+                        )
                 cur.execute(
                     f"CREATE DATABASE IF NOT EXISTS `{database}` "
                     "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
@@ -83,7 +95,7 @@ class MySQLStore(SQLStore):
         )
 
     @classmethod
-    def from_url(cls, url: str) -> MySQLStore:
+    def from_url(cls, url: str, *, create: bool = True) -> MySQLStore:
         """Open the database a mysql:// URL names (see the module docstring for passwords)."""
         try:
             parts = urlsplit(url)
@@ -97,8 +109,11 @@ class MySQLStore(SQLStore):
         if not database:
             raise StoreError("the database URL names no database: use mysql://user@host/dbname")
         password = os.environ.get(PASSWORD_ENV)
-        if password is None and parts.password is not None:
-            password = unquote(parts.password)
+        if parts.password is not None:
+            print("tuilabel: warning: a password in the database URL is visible in the process "
+                  f"list and shell history; prefer {PASSWORD_ENV} or ~/.my.cnf", file=sys.stderr)
+            if password is None:
+                password = unquote(parts.password)
         cnf = Path("~/.my.cnf").expanduser()
         query = parse_qs(parts.query)
         return cls(
@@ -109,6 +124,7 @@ class MySQLStore(SQLStore):
             database=database,
             read_default_file=str(cnf) if cnf.is_file() else None,
             unix_socket=(query.get("unix_socket") or [None])[0],
+            create=create,
         )
 
     def _fail(self, action: str, exc: BaseException) -> StoreError:
