@@ -350,3 +350,21 @@ def test_mysql_password_in_url_warns_and_still_works(mysql_url, capsys, monkeypa
         assert s.count_images() == 0
     err = capsys.readouterr().err
     assert "warning: a password in the database URL" in err
+
+
+def test_values_wider_than_the_mysql_columns_are_refused_on_every_backend(store):
+    too_long = [
+        NewImage("1" * 65, "http://h/x", "m", [("a", 0.5)]),
+        NewImage("1", "http://h/x", "m" * 192, [("a", 0.5)]),
+        NewImage("1", "http://h/x", "m", [("a" * 256, 0.5)]),
+        NewImage("1", "http://h/x", "m", [("a", 0.5)], media_id="9" * 65),
+    ]
+    for image in too_long:
+        with pytest.raises(ValueError, match="characters; at most"):
+            store.add_images([image])
+    store.add_images([img(1)])
+    with pytest.raises(ValueError, match="rater name"):
+        store.claim_next("r" * 192)
+    with pytest.raises(ValueError, match="rater name"):
+        store.add_rating(1, "r" * 192, "top1")
+    assert store.count_images() == 1

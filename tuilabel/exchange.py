@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from tuilabel.errors import DataError, InputError
-from tuilabel.store.base import MAX_K, VERDICT_TO_LABEL_ID, NewImage, RatedImage, Store
+from tuilabel.store.base import (
+    LABEL_MAX,
+    MAX_K,
+    MODEL_MAX,
+    TWEET_ID_MAX,
+    VERDICT_TO_LABEL_ID,
+    NewImage,
+    RatedImage,
+    Store,
+)
 
 LOAD_BATCH = 2000
 MAX_REPORTED = 20
@@ -49,13 +58,6 @@ def format_prediction_row(
     for label, score in predictions:
         fields += [label, repr(float(score))]
     return fields
-
-
-#: Widths of the MySQL schema's columns, in characters (SQLite has none). A longer value made
-#: MySQL refuse the whole batch ("Data too long"), so producers keep within them.
-TWEET_ID_MAX = 64
-LABEL_MAX = 255
-MODEL_MAX = 191
 
 
 def parse_prediction_row(fields: list[str], model: str) -> NewImage:

@@ -35,8 +35,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from tuilabel.errors import InputError
-from tuilabel.exchange import TWEET_ID_MAX, format_prediction_row
-from tuilabel.store.base import Failure, NewImage, Store
+from tuilabel.exchange import format_prediction_row
+from tuilabel.store.base import TWEET_ID_MAX, Failure, NewImage, Store
 
 #: Most download threads `--fetchers` may ask for.
 MAX_FETCHERS = 256

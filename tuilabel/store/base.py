@@ -16,6 +16,13 @@ from datetime import UTC, datetime
 #: The most labels stored per image (the original pipeline used k=5).
 MAX_K = 10
 
+#: Widths of the MySQL schema's columns, in characters (SQLite has none). The store refuses
+#: longer values on every backend alike, so a batch is never refused by MySQL alone.
+TWEET_ID_MAX = 64
+LABEL_MAX = 255
+MODEL_MAX = 191
+RATER_MAX = 191
+
 #: What a rater can say about an image. `unrateable` (photo broken or not a photo) is kept
 #: apart from the three verdicts so that it never enters the ROC as a negative.
 VERDICTS = ("top1", "top5", "none", "unrateable")
@@ -227,6 +234,11 @@ def check_new_image(image: NewImage) -> None:
     """Raise ValueError unless `image` can be stored."""
     if not image.tweet_id:
         raise ValueError("empty tweet id")
+    _check_width("tweet id", image.tweet_id, TWEET_ID_MAX)
+    _check_width("media id", image.media_id or "", TWEET_ID_MAX)
+    _check_width("model name", image.model, MODEL_MAX)
+    for label, _ in image.predictions:
+        _check_width("label", label, LABEL_MAX)
     if not image.url:
         raise ValueError("empty image URL")
     if not 1 <= len(image.predictions) <= MAX_K:
@@ -234,6 +246,18 @@ def check_new_image(image: NewImage) -> None:
     for label, score in image.predictions:
         if not (0.0 <= score <= 1.0):  # also rejects NaN
             raise ValueError(f"score {score!r} for {label!r} is not between 0 and 1")
+
+
+def _check_width(what: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise ValueError(f"{what} of {len(value)} characters; at most {limit}")
+
+
+def check_rater(rater: str) -> None:
+    """Raise ValueError unless `rater` can be stored as a rater's name."""
+    if not rater:
+        raise ValueError("empty rater name")
+    _check_width("rater name", rater, RATER_MAX)
 
 
 def check_verdict(verdict: str) -> None:

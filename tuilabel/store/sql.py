@@ -27,6 +27,7 @@ from tuilabel.store.base import (
     Stats,
     Store,
     check_new_image,
+    check_rater,
     check_verdict,
     url_hash,
     utcnow,
@@ -216,6 +217,7 @@ class SQLStore(Store):
             raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
         if overlap < 1:
             raise ValueError("overlap must be at least 1")
+        check_rater(rater)
         now = time.time()
         excluded = {int(i) for i in exclude}
         picked: list[Image] = []
@@ -298,8 +300,7 @@ class SQLStore(Store):
 
     def add_rating(self, image_id: int, rater: str, verdict: str) -> int:
         check_verdict(verdict)
-        if not rater:
-            raise ValueError("empty rater name")
+        check_rater(rater)
         now = utcnow()
         with self._guard("storing a rating"), self._write():
             if self._scalar("SELECT COUNT(*) FROM images WHERE id = ?", [image_id]) == 0:

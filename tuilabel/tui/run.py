@@ -14,10 +14,9 @@ import time
 
 from tuilabel.errors import DataError, InputError
 from tuilabel.store import open_store
-from tuilabel.store.base import ORDERS
+from tuilabel.store.base import ORDERS, RATER_MAX
 
 #: The MySQL store's width of the rater column (in characters).
-MAX_RATER_CHARS = 191
 
 
 def default_rater() -> str:
@@ -58,8 +57,8 @@ def run_score(
     if rater is not None and not rater.strip():
         raise InputError("--rater must not be empty")
     rater = rater.strip() if rater else default_rater()
-    if len(rater) > MAX_RATER_CHARS:  # MySQL would refuse every claim and rating, one by one
-        raise InputError(f"--rater name of {len(rater)} characters; at most {MAX_RATER_CHARS}")
+    if len(rater) > RATER_MAX:  # MySQL would refuse every claim and rating, one by one
+        raise InputError(f"--rater name of {len(rater)} characters; at most {RATER_MAX}")
     # No cyclic garbage collection during start-up: importing Textual and building the app
     # make hundreds of thousands of objects and trigger full collections over all of them.
     # The app collects once and freezes the heap after its first photo is on screen.
