@@ -191,3 +191,15 @@ def test_user_model_with_a_weights_file(tmp_path):
     np.testing.assert_allclose(again.probabilities(x), clf.probabilities(x), rtol=1e-6)
     with pytest.raises(ModelError, match="--weights none applies to keras.applications"):
         load_classifier(str(tiny_model_path()), weights="none")
+
+
+def test_class_names_longer_than_the_store_keeps_are_refused(tmp_path):
+    from tuilabel.errors import ModelError
+    from tuilabel.model import read_class_names
+
+    f = tmp_path / "names.txt"
+    f.write_text("cat\n" + "x" * 256 + "\n")
+    with pytest.raises(ModelError, match="over 255 characters"):
+        read_class_names(f)
+    f.write_text("cat\ndog\n")
+    assert read_class_names(f) == ["cat", "dog"]

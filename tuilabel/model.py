@@ -37,6 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from tuilabel.errors import ModelError
+from tuilabel.store.base import LABEL_MAX, MODEL_MAX
 
 #: Top-k labels per photo when nobody says otherwise (the original pipeline's k).
 DEFAULT_K = 5
@@ -183,6 +184,10 @@ def read_class_names(path: str | os.PathLike[str]) -> list[str]:
         ]
     if not names:
         raise ModelError(f"classes file {p} holds no class names")
+    too_long = [n for n in names if len(n) > LABEL_MAX]
+    if too_long:
+        raise ModelError(f"classes file {p}: {len(too_long)} class name(s) over {LABEL_MAX} "
+                         "characters, more than the store keeps")
     return names
 
 
@@ -537,6 +542,9 @@ def _load_user_model(
         name = f"{name}+{wpath.stem}"
     elif weights is not None:
         raise ModelError("--weights none applies to keras.applications models only")
+    if len(name) > MODEL_MAX:
+        raise ModelError(f"model name {name[:40]}... is over {MODEL_MAX} characters: "
+                         "rename the model file")
     return KerasClassifier(name, model, labels, preprocess=None)
 
 
