@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import random
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from tuilabel.errors import InputError
+from tuilabel.progress import progress_bar
 from tuilabel.tweets.photos import has_photo, tweet_ids
 from tuilabel.tweets.read import (
     BOM,
@@ -142,26 +144,32 @@ def collect_to_path(paths: Sequence[str], output: str | None, *, fraction: float
         _check_output(output, files)
     stats = ReadStats() if stats is None else stats
     total = None if "-" in files else sum(os.path.getsize(f) for f in files)
-    reporter = _ProgressBar(total) if progress else None
-    try:
-        if to_stdout:
-            out = sys.stdout.buffer
-            collect(files, out, stats, fraction=fraction, limit=limit, seed=seed,
-                    thumbnails=thumbnails, strict=strict, max_line=max_line,
-                    on_batch=reporter.update if reporter else None)
-            out.flush()
-        else:
-            try:
-                fh = open(output, "wb")  # noqa: SIM115
-            except OSError as exc:
-                raise InputError(f"cannot write {output}: {exc.strerror}") from None
-            with fh:
-                collect(files, fh, stats, fraction=fraction, limit=limit, seed=seed,
+    started = time.monotonic()
+    with progress_bar("collect", total=total, unit="MB", scale=1e6, enabled=progress) as bar:
+
+        def report(s: ReadStats) -> None:
+            rate = s.records_seen / max(time.monotonic() - started, 1e-6)
+            bar.update(completed=s.bytes_read,
+                       status=f"{rate:,.0f} records/s, {s.kept:,} kept")
+
+        try:
+            if to_stdout:
+                out = sys.stdout.buffer
+                collect(files, out, stats, fraction=fraction, limit=limit, seed=seed,
                         thumbnails=thumbnails, strict=strict, max_line=max_line,
-                        on_batch=reporter.update if reporter else None)
-    finally:
-        if reporter is not None:
-            reporter.close(stats)
+                        on_batch=report if progress else None)
+                out.flush()
+            else:
+                try:
+                    fh = open(output, "wb")  # noqa: SIM115
+                except OSError as exc:
+                    raise InputError(f"cannot write {output}: {exc.strerror}") from None
+                with fh:
+                    collect(files, fh, stats, fraction=fraction, limit=limit, seed=seed,
+                            thumbnails=thumbnails, strict=strict, max_line=max_line,
+                            on_batch=report if progress else None)
+        finally:
+            report(stats)
     return stats
 
 
@@ -176,44 +184,3 @@ def _check_output(output: str, inputs: Sequence[str]) -> None:
         for f in inputs:
             if f != "-" and os.path.samefile(f, target):
                 raise InputError(f"output {output} is also an input")
-
-
-class _ProgressBar:
-    """rich's progress bar on stderr: bytes read of the total (with ETA), records/s, kept."""
-
-    def __init__(self, total: int | None) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("collect"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[kept]}"),
-            TimeElapsedColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=False,
-        )
-        self._task = self._progress.add_task("collect", total=total, rate="", kept="")
-        self._progress.start()
-        import time
-
-        self._clock = time.monotonic
-        self._t0 = self._clock()
-
-    def update(self, stats: ReadStats) -> None:
-        elapsed = max(self._clock() - self._t0, 1e-6)
-        self._progress.update(
-            self._task, completed=stats.bytes_read,
-            rate=f"{stats.records_seen / elapsed:,.0f} records/s",
-            kept=f"{stats.kept:,} kept",
-        )
-
-    def close(self, stats: ReadStats) -> None:
-        self.update(stats)
-        self._progress.stop()
