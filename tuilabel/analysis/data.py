@@ -23,19 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from tuilabel.errors import DataError, InputError
+from tuilabel.exchange import TSV_COLUMNS
+from tuilabel.store.base import VERDICT_TO_LABEL_ID
 
 #: The three verdicts that enter the analysis, in their natural order (best for the model
 #: first); their index is the verdict code used in the arrays (and the export's label_id).
 VERDICT_NAMES = ("top1", "top5", "none")
 UNRATEABLE = 3
-_VERDICT_CODE = {"top1": 0, "top5": 1, "none": 2, "unrateable": UNRATEABLE}
-
-#: Columns of the original export (`select * from classifications`).
-TSV_COLUMNS = (
-    "id", "tweet_id", "link",
-    "keyword1", "score1", "keyword2", "score2", "keyword3", "score3",
-    "keyword4", "score4", "keyword5", "score5", "label_id",
-)
+_VERDICT_CODE = {**VERDICT_TO_LABEL_ID, "unrateable": UNRATEABLE}
 _TSV_REQUIRED = ("score1", "label_id")
 K = 5
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tuilabel.cli.app import app
-from tuilabel.cli.common import err, stderr_is_tty
+from tuilabel.cli.common import err
 
 
 @app.command()
@@ -59,13 +59,14 @@ def collect(
     """Keep the tweets that have photos: every record with at least one photo, unchanged, one
     per line. Activity Streams, API v1.1, API v2 (twarc2 pages, stream lines, flattened) and
     snscrape records are understood. A summary goes to stderr."""
+    from tuilabel.progress import stderr_is_terminal
     from tuilabel.tweets import ReadStats, collect_to_path, sample_fraction
 
     stats = ReadStats()
     try:
         collect_to_path(
             paths, output, fraction=sample_fraction(sample, fraction), limit=limit, seed=seed,
-            thumbnails=thumbnails, strict=strict, progress=stderr_is_tty(), stats=stats,
+            thumbnails=thumbnails, strict=strict, progress=stderr_is_terminal(), stats=stats,
         )
     except KeyboardInterrupt:
         err(f"collect (interrupted): {stats.summary()}")

@@ -38,10 +38,6 @@ def err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def stderr_is_tty() -> bool:
-    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-
-
 def refuse_output_onto_database(output: str | os.PathLike[str] | None, db: str | None,
                                 option: str) -> None:
     """Raise InputError when `output` is the SQLite database file (or its -wal/-shm/-journal

@@ -29,7 +29,6 @@ VERDICTS = ("top1", "top5", "none", "unrateable")
 
 #: The original pipeline's export column `label_id`: 0 = top1, 1 = top5, 2 = none.
 VERDICT_TO_LABEL_ID = {"top1": 0, "top5": 1, "none": 2}
-LABEL_ID_TO_VERDICT = {v: k for k, v in VERDICT_TO_LABEL_ID.items()}
 
 ORDERS = ("random", "oldest", "uncertain")
 

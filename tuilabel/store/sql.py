@@ -11,7 +11,7 @@ import gc
 import random
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import islice
 from typing import Any
@@ -39,6 +39,14 @@ _IMAGE_COLS = ("id, tweet_id, url, model, media_id, labeled_at, n_ratings, k, "
 _IMAGE_COLS_I = ", ".join(f"i.{c.strip()}" for c in _IMAGE_COLS.split(","))
 _CHUNK = 500  # rows per IN (...) look-up
 _PAGE = 5000  # rows per page when streaming
+
+#: The image `i` is open to `rater`: not rated by them, and its ratings plus other raters'
+#: unexpired claims leave room under the overlap. Parameters: rater, rater, now, overlap.
+_OPEN_TO_RATER = (
+    "NOT EXISTS (SELECT 1 FROM ratings r WHERE r.image_id = i.id AND r.rater = ?) "
+    "AND i.n_ratings + (SELECT COUNT(*) FROM claims c WHERE c.image_id = i.id "
+    "AND c.rater <> ? AND c.expires_at >= ?) < ?"
+)
 
 _ORDER_SQL = {
     "random": "rand_key",
@@ -228,7 +236,7 @@ class SQLStore(Store):
             for count in range(overlap - 1, -1, -1):
                 if len(picked) >= n:
                     break
-                params: list[Any] = [count, rater, rater, now, overlap - count]
+                params: list[Any] = [count, rater, rater, now, overlap]
                 model_sql = ""
                 if model is not None:
                     model_sql = "AND i.model = ? "
@@ -236,11 +244,7 @@ class SQLStore(Store):
                 params.append(n - len(picked) + len(excluded))
                 rows = self._rows(
                     f"SELECT {_IMAGE_COLS_I} FROM images i "
-                    "WHERE i.n_ratings = ? "
-                    "AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.image_id = i.id "
-                    "AND r.rater = ?) "
-                    "AND (SELECT COUNT(*) FROM claims c WHERE c.image_id = i.id "
-                    "AND c.rater <> ? AND c.expires_at >= ?) < ? "
+                    f"WHERE i.n_ratings = ? AND {_OPEN_TO_RATER} "
                     f"{model_sql}"
                     f"ORDER BY i.n_ratings, i.{_ORDER_SQL[order]} LIMIT ?",
                     params,
@@ -271,11 +275,7 @@ class SQLStore(Store):
         with self._guard("renewing claims"), self._write(), self._claim_lock():
             for image_id in image_ids:
                 free = self._scalar(
-                    "SELECT COUNT(*) FROM images i WHERE i.id = ? "
-                    "AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.image_id = i.id "
-                    "AND r.rater = ?) "
-                    "AND i.n_ratings + (SELECT COUNT(*) FROM claims c WHERE c.image_id = i.id "
-                    "AND c.rater <> ? AND c.expires_at >= ?) < ?",
+                    f"SELECT COUNT(*) FROM images i WHERE i.id = ? AND {_OPEN_TO_RATER}",
                     [image_id, rater, rater, now, overlap],
                 )
                 if free:
@@ -439,8 +439,7 @@ class SQLStore(Store):
                 pass
 
     # -- migrations -------------------------------------------------------------------------
-    def _migrate(self, migrations: list[tuple[str, list[str]]],
-                 create_table_sql: str, on_apply: Callable[[str], None] | None = None) -> None:
+    def _migrate(self, migrations: list[tuple[str, list[str]]], create_table_sql: str) -> None:
         with self._guard("creating or upgrading the schema"):
             self._execute(create_table_sql)
             done = {row[0] for row in self._rows("SELECT name FROM migrations")}
@@ -453,5 +452,3 @@ class SQLStore(Store):
                     self._execute(
                         "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", [name, utcnow()]
                     )
-                if on_apply:
-                    on_apply(name)
