@@ -14,8 +14,9 @@ For a live view (the TUI's `r` key in `tuilabel score`), two cheap calls, no boo
     else: result.message   # e.g. "not enough ratings yet: all 3 rating(s) are positive ..."
 
 `roc_from_store` never raises for too few ratings (only StoreError if the database fails).
-It reads every rating each call: with `roc_plot`, about 0.5 s on 100,000 ratings and 7-8 s on
-a million (2-core machine, shared), so call it in a worker thread, not on the UI thread.
+It reads every rating each call (seconds on a million ratings), so call it in a worker thread,
+not on the UI thread. The TUI splits it: `read_columns` on the store thread, `roc_from_columns`
+in a worker (which also pays for importing this package and scikit-learn, first).
 
 The full report (`report.run` / `analyse`) adds the grid cross-check, categories, histograms,
 PR curve, bootstrap and rater agreement.
@@ -68,6 +69,7 @@ __all__ = [
     "ratings_from_table",
     "read_tsv",
     "report_to_dict",
+    "roc_from_columns",
     "roc_from_ratings",
     "roc_from_store",
     "roc_result",
@@ -77,12 +79,19 @@ __all__ = [
 ]
 
 
-def roc_from_store(store, rater: str | None = None, model: str | None = None,
-                   positive: str = "top1") -> RocResult:
-    """The exact ROC of the ratings in an open Store so far (majority verdict per image, or
+def roc_from_columns(columns: dict[str, list], source: str, rater: str | None = None,
+                     positive: str = "top1") -> RocResult:
+    """The exact ROC of ratings read with `read_columns` (majority verdict per image, or
     `rater`'s). Returns a result with `message` set, rather than raising, when there are too
     few ratings for a ROC (none, or one class only)."""
-    table = table_from_columns(read_columns(store, rater=rater, model=model))
+    table = table_from_columns(columns)
     if table.n == 0:
         return roc_result(np.zeros(0, bool), np.zeros(0), positive)
-    return roc_from_ratings(ratings_from_table(table, rater, store.name), positive)
+    return roc_from_ratings(ratings_from_table(table, rater, source), positive)
+
+
+def roc_from_store(store, rater: str | None = None, model: str | None = None,
+                   positive: str = "top1") -> RocResult:
+    """`roc_from_columns` of the ratings in an open Store so far."""
+    return roc_from_columns(read_columns(store, rater=rater, model=model), store.name, rater,
+                            positive)

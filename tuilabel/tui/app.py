@@ -167,7 +167,8 @@ class ScoreApp(App[None]):
         if self.session.current is not None or not self.session.more_available:
             self._warm_started()  # drawn in the very first frame
         self.claim_more()
-        self.count_progress()
+        if self.session.total == 0:  # not counted by the warm start
+            self.count_progress()
 
     def _warm_started(self) -> None:
         self._mark("startup claimed")
@@ -205,6 +206,8 @@ class ScoreApp(App[None]):
         if not had_current:
             if self.session.current is not None:
                 self.query_one(StatusLine).say("j top-1 · k top-5 · l none · ? help", "dim")
+            else:
+                self._settle_gc()  # no photo frame will do it
             self.show_current()
         else:
             self.preload_ahead()
@@ -237,7 +240,7 @@ class ScoreApp(App[None]):
             self.session.queue = deque(i for i in self.session.queue if i.id not in lost)
             self.session.more_available = True
             self.preload_ahead()
-            self.claim_more()
+        self.claim_more()  # a claim wanted while the renewal held the flag happens now
 
     # -- showing photos -------------------------------------------------------------------
     def show_current(self) -> None:
@@ -280,13 +283,17 @@ class ScoreApp(App[None]):
                 fh.write(f"shown {image_id} {time.time():.6f}\n")
                 if not self._started_gc:
                     fh.write(f"tensorflow_imported {'tensorflow' in sys.modules}\n")
+        self._settle_gc()
+
+    def _settle_gc(self) -> None:
+        """Once, after start-up: move everything alive now out of the collector's sight, so
+        that full collections stay short while rating (see the README), and turn it back on
+        (run_score disables it during start-up)."""
         if not self._started_gc and self._freeze_gc:
-            # Start-up garbage is done: move everything alive now out of the collector's
-            # sight, so that full collections stay short while rating (see the README).
             self._started_gc = True
             gc.collect()
             gc.freeze()
-            gc.enable()  # (run_score disables it during start-up)
+            gc.enable()
 
     def _mark(self, event: str) -> None:
         """Append `event` and the time to the frame log (benchmarks only)."""

@@ -7,17 +7,13 @@ capability is installed.
 
 from __future__ import annotations
 
-from tuilabel.store import open_store
 from tuilabel.tui.app import ScoreApp
 from tuilabel.tui.roc import RocView
 from tuilabel.tui.roc import available as roc_available
-from tuilabel.tui.storethread import StoreThread
+from tuilabel.tui.storethread import StoreThread, open_store_thread
 from tuilabel.tui.warm import WarmStart
 
-
-def open_store_thread(db: str | None) -> StoreThread:
-    """The store named by `db`, opened on its own thread. Never creates an SQLite file."""
-    return StoreThread(lambda: open_store(db, create=False))
+__all__ = ["default_roc_view", "make_score_app", "open_store_thread"]
 
 
 def default_roc_view(model: str | None) -> RocView | None:

@@ -26,29 +26,24 @@ class RocView:
     def __init__(self, model: str | None = None) -> None:
         self.model = model
 
+    def prepare(self) -> None:
+        """Import the analysis (scikit-learn: over a second, once) in a worker thread, so the
+        store thread never spends that time while ratings wait behind it."""
+        import tuilabel.analysis  # noqa: F401
+        import tuilabel.plots  # noqa: F401
+
     def read(self, store) -> dict[str, list]:
         """The ratings as columns (run on the store thread)."""
-        from tuilabel.analysis import read_columns
+        from tuilabel.analysis.data import read_columns
 
         return read_columns(store, model=self.model)
 
     def build(self, columns: dict[str, list], width: int, height: int) -> str:
         """The report as text with ANSI colours (run in a worker thread)."""
-        import numpy as np
-
-        from tuilabel.analysis import (
-            ratings_from_table,
-            roc_from_ratings,
-            roc_result,
-            table_from_columns,
-        )
+        from tuilabel.analysis import roc_from_columns
         from tuilabel.plots import fmt, roc_plot
 
-        table = table_from_columns(columns)
-        if table.n == 0:
-            result = roc_result(np.zeros(0, bool), np.zeros(0), "top1")
-        else:
-            result = roc_from_ratings(ratings_from_table(table, None, "ratings so far"), "top1")
+        result = roc_from_columns(columns, "ratings so far")
         stamp = time.strftime("%H:%M:%S")
         if result.defined:
             y, c = result.youden, result.closest

@@ -13,10 +13,7 @@ import sys
 import time
 
 from tuilabel.errors import DataError, InputError
-from tuilabel.store import open_store
-from tuilabel.store.base import ORDERS, RATER_MAX
-
-#: The MySQL store's width of the rater column (in characters).
+from tuilabel.store.base import ORDERS, check_rater
 
 
 def default_rater() -> str:
@@ -57,18 +54,20 @@ def run_score(
     if rater is not None and not rater.strip():
         raise InputError("--rater must not be empty")
     rater = rater.strip() if rater else default_rater()
-    if len(rater) > RATER_MAX:  # MySQL would refuse every claim and rating, one by one
-        raise InputError(f"--rater name of {len(rater)} characters; at most {RATER_MAX}")
+    try:
+        check_rater(rater)  # else MySQL would refuse every claim and rating, one by one
+    except ValueError as exc:
+        raise InputError(f"--{exc}") from None  # "--rater name of N characters; ..."
     # No cyclic garbage collection during start-up: importing Textual and building the app
     # make hundreds of thousands of objects and trigger full collections over all of them.
     # The app collects once and freezes the heap after its first photo is on screen.
     gc.disable()
 
-    from tuilabel.tui.storethread import StoreThread
+    from tuilabel.tui.storethread import open_store_thread
 
-    store = StoreThread(lambda: open_store(db, create=False))
+    store = open_store_thread(db)
     try:
-        _, total = store.call(lambda s: s.count_rated(model, overlap))
+        rated, total = store.call(lambda s: s.count_rated(model, overlap))
         if total == 0:
             where = f" labeled by model {model!r}" if model else ""
             raise DataError(
@@ -88,7 +87,7 @@ def run_score(
 
         # The first photo is claimed, fetched and drawn while Textual is imported.
         warm = WarmStart(store, rater=rater, order=order, model=model, overlap=overlap,
-                         claim_seconds=CLAIM_SECONDS)
+                         claim_seconds=CLAIM_SECONDS, counts=(rated, total))
         # Textual is imported only now, after the colour system is settled.
         from tuilabel.tui.factory import make_score_app
 

@@ -84,6 +84,7 @@ class RocScreen(Screen[None]):
         height = max(12, self.size.height - 2)
         view = self._view
         try:
+            await asyncio.to_thread(view.prepare)
             columns = await self.app.store.run(view.read)  # store thread
             report = await asyncio.to_thread(view.build, columns, width, height)
             body = Text.from_ansi(report)

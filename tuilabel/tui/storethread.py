@@ -50,3 +50,10 @@ class StoreThread:
             self._executor.submit(lambda: self.store.close()).result()
         finally:
             self._executor.shutdown(wait=True)
+
+
+def open_store_thread(db: str | None) -> StoreThread:
+    """The store named by `db`, opened on its own thread. Never creates an SQLite file."""
+    from tuilabel.store import open_store
+
+    return StoreThread(lambda: open_store(db, create=False))

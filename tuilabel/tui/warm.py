@@ -19,7 +19,7 @@ from tuilabel.tui.session import LOOKAHEAD
 from tuilabel.tui.storethread import StoreThread
 
 if TYPE_CHECKING:  # imported by the thread itself: this module must stay light
-    from tuilabel.tui.preload import Preloader, Rendered
+    from tuilabel.tui.preload import Preloader
 
 #: Columns the side panel takes and rows the footer takes (see ScoreApp.CSS).
 SIDE_COLUMNS = 42
@@ -59,19 +59,19 @@ class WarmStart:
         model: str | None,
         overlap: int,
         claim_seconds: int,
+        counts: tuple[int, int] | None = None,
         fetcher=None,
     ) -> None:
         self.asked = LOOKAHEAD + 1
         self._claim = store.submit(lambda s: s.claim_next(
             rater, n=self.asked, order=order, model=model, overlap=overlap,
             claim_seconds=claim_seconds))
-        self._count = store.submit(lambda s: s.count_rated(model, overlap))
-        self.counts: tuple[int, int] | None = None
+        #: (rated, total) as the caller counted them just before, if it did.
+        self.counts = counts
         self.size = guess_pane_size()
         self.fetcher = fetcher
         self.preloader: Preloader | None = None
         self.images: list[Image] = []
-        self.rendered: Rendered | None = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="tuilabel-warm", daemon=True)
         self._thread.start()
@@ -86,10 +86,8 @@ class WarmStart:
             self.preloader = Preloader(self.fetcher.fetch, decode_image,
                                        truecolor=guess_truecolor())
             self.images = self._claim.result()
-            self.counts = self._count.result()
             if self.images and min(self.size) > 0:
-                self.rendered = self.preloader.render(self.images[0], self.size)
-                self.preloader.store(self.rendered)
+                self.preloader.store(self.preloader.render(self.images[0], self.size))
         except BaseException as exc:  # noqa: BLE001 - handed to the app, which reports it
             self.error = exc
 
