@@ -203,3 +203,25 @@ def test_class_names_longer_than_the_store_keeps_are_refused(tmp_path):
         read_class_names(f)
     f.write_text("cat\ndog\n")
     assert read_class_names(f) == ["cat", "dog"]
+
+
+@pytest.mark.slow
+def test_mobilenet_v3_gets_a_fixed_input_size():
+    """Keras builds MobileNetV3 for any input size unless told; tuilabel asks for 224."""
+    from tuilabel.model import load_classifier
+
+    clf = load_classifier("mobilenet_v3_small", weights="none")
+    assert clf.input_size == (224, 224)
+    [preds] = clf.predict(np.zeros((1, 224, 224, 3), np.float32), k=3)
+    assert len(preds) == 3
+
+
+@pytest.mark.slow
+def test_a_model_name_longer_than_the_store_keeps_is_refused_at_load(tmp_path):
+    from tuilabel.errors import ModelError
+    from tuilabel.model import load_classifier
+
+    weights = tmp_path / ("w" * 200 + ".weights.h5")
+    load_classifier("mobilenet_v3_small", weights="none").model.save_weights(weights)
+    with pytest.raises(ModelError, match="over 191 characters"):
+        load_classifier("mobilenet_v3_small", weights=str(weights))

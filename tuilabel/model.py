@@ -384,6 +384,9 @@ class KerasClassifier:
         labels: Sequence[str],
         preprocess: Callable[[Any], Any] | None = None,
     ) -> None:
+        if len(name) > MODEL_MAX:
+            raise ModelError(f"model name {name[:40]}... is over {MODEL_MAX} characters "
+                             "(the store keeps 191): rename the model or weights file")
         tf, _ = _import_tf()
         shape = tuple(model.input_shape)
         if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
@@ -453,6 +456,13 @@ def _build_application(name: str, weights: str | None) -> KerasClassifier:
     module = getattr(keras.applications, spec.module)
     preprocess = module.preprocess_input
     label_name = name
+    # An explicit input shape: some models (MobileNetV3) otherwise take any size, which a
+    # batch of fixed-size photos cannot be checked against.
+    shape = (spec.input_size, spec.input_size, 3)
+
+    def build(weights_arg: str | None) -> Any:
+        return constructor(weights=weights_arg, input_shape=shape)
+
     try:
         if weights is None:
             if name == "vgg16":
@@ -460,17 +470,17 @@ def _build_application(name: str, weights: str | None) -> KerasClassifier:
                 cached = cached_weights(VGG16_WEIGHTS_FILE, VGG16_WEIGHTS_MD5, name,
                                         VGG16_WEIGHTS_URL)
                 if cached is not None:
-                    model = constructor(weights=str(cached))
+                    model = build(str(cached))
                     return KerasClassifier(label_name, model, imagenet_labels(), preprocess)
             with _guarded_keras_downloads(name):
-                model = constructor(weights="imagenet")
+                model = build("imagenet")
         elif weights.lower() == RANDOM_WEIGHTS:
             keras.utils.set_random_seed(0)
-            model = constructor(weights=None)
+            model = build(None)
             label_name = f"{name}-random"
         else:
             path = _existing_weights_file(weights)
-            model = constructor(weights=str(path))
+            model = build(str(path))
             label_name = _weights_model_name(name, path)
     except ModelError:
         raise
@@ -542,9 +552,6 @@ def _load_user_model(
         name = f"{name}+{wpath.stem}"
     elif weights is not None:
         raise ModelError("--weights none applies to keras.applications models only")
-    if len(name) > MODEL_MAX:
-        raise ModelError(f"model name {name[:40]}... is over {MODEL_MAX} characters: "
-                         "rename the model file")
     return KerasClassifier(name, model, labels, preprocess=None)
 
 
