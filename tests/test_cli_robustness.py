@@ -298,3 +298,16 @@ def test_label_empty_model_name_is_unknown_not_the_current_folder(tmp_path):
                 "--db", str(tmp_path / "t.db"))
     assert r.returncode == 2
     assert r.stderr.startswith("tuilabel: error: unknown model '': give a Keras model file")
+
+
+def test_collect_refuses_to_write_onto_the_database(tmp_path):
+    from tuilabel.store import open_store
+
+    with open_store(tmp_path / "tuilabel.db"):
+        pass
+    before = (tmp_path / "tuilabel.db").read_bytes()
+    tweets = tmp_path / "t.jsonl"
+    tweets.write_text('{"id_str": "1", "entities": {}}\n')
+    r = run_cli("collect", str(tweets), "-o", "tuilabel.db", cwd=tmp_path)
+    assert r.returncode == 2 and "is the database file" in r.stderr
+    assert (tmp_path / "tuilabel.db").read_bytes() == before

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tuilabel.cli.app import app
-from tuilabel.cli.common import err
+from tuilabel.cli.common import err, refuse_output_onto_database
 
 
 @app.command()
@@ -62,6 +62,7 @@ def collect(
     from tuilabel.progress import stderr_is_terminal
     from tuilabel.tweets import ReadStats, collect_to_path, sample_fraction
 
+    refuse_output_onto_database(output, None, "--output")
     stats = ReadStats()
     try:
         collect_to_path(
