@@ -281,3 +281,24 @@ def test_run_label_reads_tweets_and_reports(server, tiny, tmp_path):
         (image,) = stored(store).values()
     assert (image.tweet_id, image.url, image.media_id) == ("42", url, "7")
     assert image.predictions[0][0] == "blue"
+
+
+def test_tweet_jobs_count_records_without_photos_as_collect_does(tmp_path):
+    import json
+
+    from tuilabel.pipeline import tweet_jobs
+    from tuilabel.tweets import ReadStats
+
+    f = tmp_path / "t.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in [
+        {"delete": {"status": {"id_str": "1"}}},
+        {"id_str": "2", "text": "no photo", "user": {"id_str": "9"}, "entities": {}},
+        {"id_str": "3", "text": "photo", "user": {"id_str": "9"}, "extended_entities": {
+            "media": [{"id_str": "30", "type": "photo",
+                       "media_url_https": "https://example.org/p.jpg"}]}},
+    ]) + "\n")
+    stats = ReadStats()
+    jobs = list(tweet_jobs([str(f)], stats=stats))
+    assert [j.tweet_id for j in jobs] == ["3"]
+    assert stats.kept == 1
+    assert stats.skipped["no_photo"] == 1 and stats.skipped["not_tweet"] == 1

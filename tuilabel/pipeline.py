@@ -134,12 +134,16 @@ def tweet_jobs(
 ) -> Iterator[PhotoJob]:
     """Every photo of every tweet record in `paths` (files, folders, archives, `-`), read
     lazily through the same reader and extractor as `collect`."""
-    from tuilabel.tweets import ReadStats, extract_photos, iter_records
+    from tuilabel.tweets import ReadStats, extract_photos, iter_records, tweet_ids
 
     if stats is None:
         stats = ReadStats()
     for record in iter_records(paths, stats, strict=strict):
-        for photo in extract_photos(record, thumbnails=thumbnails):
+        photos = extract_photos(record, thumbnails=thumbnails)
+        if not photos:  # counted as collect counts it: not kept
+            stats.kept -= 1
+            stats.skipped["no_photo" if tweet_ids(record) else "not_tweet"] += 1
+        for photo in photos:
             yield PhotoJob(photo.tweet_id, photo.url, photo.fetch_url, photo.media_id)
 
 
