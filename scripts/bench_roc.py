@@ -139,8 +139,8 @@ def main() -> None:
     print(f"stages ({ratings.n:,} ratings in the ROC):")
     for mod, t in imports.items():
         print(f"  {'python -c import ' + mod:<38} {t:6.2f} s")
-    for name, t in (("store.rating_columns(), GC on", t_raw),
-                    ("the same, GC paused (what roc does)", t_cols),
+    for name, t in (("store.rating_columns(), labels 1-5", t_raw),
+                    ("read_columns, label1 only (roc's)", t_cols),
                     ("arrays from the columns", t_table),
                     ("one verdict per image", t_ratings),
                     ("analyse (ROC, PR, grid, categories)", t_analyse),
