@@ -29,6 +29,7 @@ applied, alpha is composited on white (Keras drops it), 16-bit greyscale is scal
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -188,7 +189,7 @@ class Fetcher:
         """Drop `url`'s cached body, if any (a body that would not decode: fetch it afresh)."""
         path = self.cache_path(url)
         if path is not None:
-            with _suppress_oserror():
+            with contextlib.suppress(OSError):
                 path.unlink()
 
     def close(self) -> None:
@@ -346,7 +347,7 @@ class Fetcher:
                     f.write(data)
                 os.replace(tmp, path)
             except BaseException:
-                with _suppress_oserror():
+                with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
         except OSError as exc:
@@ -363,14 +364,6 @@ class _Retryable(Exception):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
-
-
-class _suppress_oserror:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        return exc_type is not None and issubclass(exc_type, OSError)
 
 
 def _body_chunks(resp) -> Iterator[bytes]:

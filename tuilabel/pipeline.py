@@ -20,7 +20,9 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import itertools
 import os
 import queue
 import signal
@@ -36,7 +38,7 @@ import numpy as np
 
 from tuilabel.errors import InputError
 from tuilabel.exchange import format_prediction_row
-from tuilabel.store.base import TWEET_ID_MAX, Failure, NewImage, Store
+from tuilabel.store.base import MAX_K, TWEET_ID_MAX, Failure, NewImage, Store
 
 #: Most download threads `--fetchers` may ask for.
 MAX_FETCHERS = 256
@@ -396,7 +398,7 @@ def label_photos(
         report()
 
     try:
-        with _StopOnSigint(stop) if handle_sigint else _nullcontext():
+        with _StopOnSigint(stop) if handle_sigint else contextlib.nullcontext():
             while True:
                 while not exhausted and not stop.is_set() and in_flight < max_in_flight:
                     job = next(todo, None)
@@ -463,16 +465,8 @@ def _check_settings(k: int, batch_size: int, fetchers: int) -> None:
         raise InputError("--batch-size must be at least 1")
     if not 1 <= fetchers <= MAX_FETCHERS:  # thousands of threads: "can't start new thread"
         raise InputError(f"--fetchers must be between 1 and {MAX_FETCHERS}")
-    if not 1 <= k <= 10:
-        raise InputError("-k must be between 1 and 10 (the store keeps up to 10 labels)")
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    if not 1 <= k <= MAX_K:
+        raise InputError(f"-k must be between 1 and {MAX_K} (the store keeps up to {MAX_K} labels)")
 
 
 def stream_for_csv(path: str | None) -> tuple[TextIO | None, bool]:
@@ -543,9 +537,9 @@ def run_label(
                            status=f"{p.batches} batches, {p.failed} failed")
 
             summary = label_photos(
-                store, classifier, _chain(sources), k=k, batch_size=batch_size,
-                fetchers=fetchers, csv_out=csv_out, retry_failed=retry_failed, total=total,
-                progress=on_progress,
+                store, classifier, itertools.chain.from_iterable(sources), k=k,
+                batch_size=batch_size, fetchers=fetchers, csv_out=csv_out,
+                retry_failed=retry_failed, total=total, progress=on_progress,
             )
     finally:
         if close_csv and csv_out is not None:
@@ -553,11 +547,6 @@ def run_label(
     if read_stats is not None:
         summary.input_notes.extend(_read_notes(read_stats))
     return summary
-
-
-def _chain(sources: Sequence[Iterable[PhotoJob]]) -> Iterator[PhotoJob]:
-    for source in sources:
-        yield from source
 
 
 def _read_notes(stats: Any) -> list[str]:
