@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 control characters, DEL, and the Unicode bidi embedding/override/isolate controls
-# (they can reorder what follows them on the line).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+# C0 and C1 control characters, DEL, the Unicode bidi controls and line separators: the one
+# pattern every command uses (tuilabel.text); on screen they become `?`.
+from tuilabel.text import CONTROL as _CONTROL
+
 _LINKABLE = re.compile(r"^(https?|file)://", re.IGNORECASE)
 
 
