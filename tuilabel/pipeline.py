@@ -24,21 +24,23 @@ import contextlib
 import csv
 import itertools
 import os
-import queue
 import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 
 from tuilabel.errors import InputError
 from tuilabel.exchange import format_prediction_row
 from tuilabel.store.base import MAX_K, TWEET_ID_MAX, Failure, NewImage, Store
+
+Prediction = tuple[tuple[str, float], ...]
 
 #: Most download threads `--fetchers` may ask for.
 MAX_FETCHERS = 256
@@ -226,34 +228,117 @@ class CsvWriter:
 
 
 # -- the pipeline ------------------------------------------------------------------------------
-@dataclass
-class _Result:
+@dataclass(frozen=True)
+class Outcome:
+    """One photo through an engine: its top-k `prediction`, or None and the failure's `reason`
+    token (see tuilabel.images) and `detail` line."""
+
     job: PhotoJob
-    pixels: np.ndarray | None
+    prediction: Prediction | None
     reason: str = ""
     detail: str = ""
 
 
-def _fetch_worker(
-    fetcher: Any, size: tuple[int, int], jobs: queue.Queue, results: queue.Queue
-) -> None:
+class Engine(Protocol):
+    """Turns photos into outcomes, a batch at a time; the driver (`label_photos`) writes each
+    batch it yields in one transaction. `LocalEngine` runs in this process;
+    `tuilabel.ray_engine.RayEngine` on Ray Data. An engine checks `stop` before each batch it
+    yields and ends without yielding more once it is set."""
+
+    def outcomes(
+        self, jobs: Iterator[PhotoJob], *, k: int, batch_size: int, stop: threading.Event
+    ) -> Iterator[list[Outcome]]: ...
+
+
+def fetch_pixels(fetcher: Any, job: PhotoJob, size: tuple[int, int]
+                 ) -> tuple[np.ndarray | None, str, str]:
+    """Fetch and decode one photo for a model of input `size` (height, width): returns
+    (float32 H x W x 3 pixels 0..255, "", "") or (None, reason, detail). Never raises for a
+    photo's own problem: a bug in decoding one photo must not stop the run either."""
     from tuilabel.images import FetchError, load_for_model
 
-    while True:
-        job = jobs.get()
-        if job is None:
-            return
+    try:
+        return load_for_model(fetcher, job.fetch_url, size), "", ""
+    except FetchError as exc:
+        return None, exc.reason, exc.detail
+    except Exception as exc:
+        return None, "error", f"{type(exc).__name__}: {exc}"[:300]
+
+
+def predict_batch(classifier: Any, jobs: Sequence[PhotoJob], pixels: Sequence[np.ndarray],
+                  k: int) -> list[Outcome]:
+    """Run the classifier once over decoded photos (each H x W x 3, 0..255)."""
+    if not jobs:
+        return []
+    predictions = classifier.predict(np.stack(pixels).astype(np.float32, copy=False), k)
+    return [Outcome(job, tuple(p)) for job, p in zip(jobs, predictions, strict=True)]
+
+
+class LocalEngine:
+    """Fetch and decode on a `concurrent.futures` thread pool (`fetchers` threads; downloads
+    wait on the network, Pillow's decoder releases the GIL), run the model on full batches in
+    the calling thread. At most `2 * batch_size + fetchers` photos are in flight."""
+
+    def __init__(self, classifier: Any, fetcher: Any, fetchers: int = DEFAULT_FETCHERS) -> None:
+        self.classifier = classifier
+        self.fetcher = fetcher
+        self.fetchers = fetchers
+
+    def outcomes(
+        self, jobs: Iterator[PhotoJob], *, k: int, batch_size: int, stop: threading.Event
+    ) -> Iterator[list[Outcome]]:
+        size = tuple(self.classifier.input_size)
+        limit = 2 * batch_size + self.fetchers
+        pool = ThreadPoolExecutor(self.fetchers, thread_name_prefix="tuilabel-fetch")
+        in_flight: set[Future] = set()
+        ready_jobs: list[PhotoJob] = []
+        ready_pixels: list[np.ndarray] = []
+        failed: list[Outcome] = []
+        exhausted = False
         try:
-            pixels = load_for_model(fetcher, job.fetch_url, size)
-            results.put(_Result(job, pixels))
-        except FetchError as exc:
-            results.put(_Result(job, None, exc.reason, exc.detail))
-        except Exception as exc:  # a bug in decoding one photo must not stop the run
-            results.put(_Result(job, None, "error", f"{type(exc).__name__}: {exc}"[:300]))
+            while not stop.is_set():
+                while not exhausted and len(in_flight) < limit:
+                    job = next(jobs, None)
+                    if job is None:
+                        exhausted = True
+                    else:
+                        in_flight.add(pool.submit(self._fetch, job, size))
+                if in_flight:
+                    done, in_flight = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        job, pixels, reason, detail = future.result()
+                        if pixels is None:
+                            failed.append(Outcome(job, None, reason, detail))
+                        else:
+                            ready_jobs.append(job)
+                            ready_pixels.append(pixels)
+                last = exhausted and not in_flight
+                while (len(ready_jobs) >= batch_size or (last and ready_jobs)) \
+                        and not stop.is_set():
+                    n = min(batch_size, len(ready_jobs))
+                    batch = predict_batch(self.classifier, ready_jobs[:n], ready_pixels[:n], k)
+                    del ready_jobs[:n], ready_pixels[:n]
+                    yield batch + failed
+                    failed = []
+                if failed and (len(failed) >= batch_size or last) and not stop.is_set():
+                    yield failed
+                    failed = []
+                if last:
+                    break
+            if failed:  # failures already seen are kept, even when stopping
+                yield failed
+        finally:
+            # Queued fetches are dropped; running ones end with their own timeout.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _fetch(self, job: PhotoJob, size: tuple[int, int]
+               ) -> tuple[PhotoJob, np.ndarray | None, str, str]:
+        return (job, *fetch_pixels(self.fetcher, job, size))
 
 
 class _Lookups:
-    """Filters input photos against the store, a chunk at a time, from the calling thread."""
+    """Filters input photos against the store, a chunk at a time, from the calling thread.
+    A photo it lets through is `pending` until the driver has written its outcome."""
 
     def __init__(self, store: Store, model: str, retry_failed: bool,
                  summary: LabelSummary, pending: set[tuple[str, str]]) -> None:
@@ -287,7 +372,50 @@ class _Lookups:
             elif key in failed:
                 self.summary.skipped_failed += 1
             else:
+                self.pending.add(key)
                 yield chunk[key]
+
+
+class _Writer:
+    """The driver's side of every engine: writes each batch of outcomes as it arrives (labels
+    in one transaction, then the batch's failures), then the CSV rows, then reports progress.
+    An outcome whose photo is no longer pending (a retried task delivering it twice) is
+    dropped, so each photo is written once per run."""
+
+    def __init__(self, store: Store, model: str, summary: LabelSummary,
+                 pending: set[tuple[str, str]], csv_out: TextIO | None,
+                 report: Callable[[], None]) -> None:
+        self.store = store
+        self.model = model
+        self.summary = summary
+        self.pending = pending
+        self.csv = CsvWriter(csv_out) if csv_out is not None else None
+        self.report = report
+
+    def write(self, outcomes: Iterable[Outcome]) -> None:
+        images: list[NewImage] = []
+        failures: list[Failure] = []
+        for o in outcomes:
+            key = (o.job.tweet_id, o.job.url)
+            if key not in self.pending:
+                continue
+            self.pending.discard(key)
+            if o.prediction is not None:
+                images.append(NewImage(o.job.tweet_id, o.job.url, self.model, o.prediction,
+                                       o.job.media_id))
+            else:
+                self.summary.failed[o.reason] += 1
+                failures.append(Failure(o.job.tweet_id, o.job.url, self.model, o.reason,
+                                        o.detail))
+        if images:
+            self.summary.labeled += self.store.add_images(images)
+            self.summary.batches += 1
+        if failures:
+            self.store.add_failures(failures)
+        if images and self.csv is not None:
+            self.csv.write(images)
+        if images or failures:
+            self.report()
 
 
 class _StopOnSigint:
@@ -331,43 +459,36 @@ def label_photos(
     progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
     handle_sigint: bool = True,
+    engine: Engine | None = None,
 ) -> LabelSummary:
     """Label every photo of `jobs` with `classifier` (a tuilabel.model.Classifier) and store
     the top-`k` labels, one transaction per batch. Returns what happened.
 
-    `fetcher`: a tuilabel.images.Fetcher (a default one when None). `total`: how many photos
-    `jobs` holds, when known (for the ETA). `stop`: set it to end the run after the batch in
-    flight; with `handle_sigint` (main thread only) the first Ctrl-C sets it.
+    `engine`: who fetches, decodes and runs the model (default: a `LocalEngine` with
+    `fetchers` threads and `fetcher`, a default tuilabel.images.Fetcher when None); the
+    store is written from the calling thread only, whatever the engine. `total`: how many
+    photos `jobs` holds, when known (for the ETA). `stop`: set it to end the run after the
+    batch in flight; with `handle_sigint` (main thread only) the first Ctrl-C sets it.
     """
     _check_settings(k, batch_size, fetchers)
-    own_fetcher = fetcher is None
+    own_fetcher = engine is None and fetcher is None
     if own_fetcher:
         from tuilabel.images import Fetcher
 
         fetcher = Fetcher(pool_size=max(fetchers, 10))
+    if engine is None:
+        engine = LocalEngine(classifier, fetcher, fetchers)
     stop = stop or threading.Event()
     summary = LabelSummary(model=classifier.name)
     pending: set[tuple[str, str]] = set()
     lookups = _Lookups(store, classifier.name, retry_failed, summary, pending)
-    todo = lookups.filter(jobs)
-    size = tuple(classifier.input_size)
-    job_q: queue.Queue = queue.Queue()
-    result_q: queue.Queue = queue.Queue()
-    threads = [
-        threading.Thread(target=_fetch_worker, args=(fetcher, size, job_q, result_q),
-                         name=f"tuilabel-fetch-{i}", daemon=True)
-        for i in range(fetchers)
-    ]
-    for t in threads:
-        t.start()
-    writer = CsvWriter(csv_out) if csv_out is not None else None
-    max_in_flight = 2 * batch_size + fetchers
-    in_flight = 0
     exhausted = False
-    ready: list[_Result] = []
-    failures: list[Failure] = []
-    start = time.perf_counter()
-    finished = False
+
+    def todo() -> Iterator[PhotoJob]:
+        nonlocal exhausted
+        yield from lookups.filter(jobs)
+        exhausted = True
+        report()
 
     def report() -> None:
         if progress is not None:
@@ -376,84 +497,20 @@ def label_photos(
             progress(Progress(done, known_total, summary.labeled, summary.n_failed,
                               summary.batches))
 
-    def write_failures() -> None:
-        if failures:
-            store.add_failures(failures)
-            failures.clear()
-
-    def run_batch(batch: list[_Result]) -> None:
-        pixels = np.stack([r.pixels for r in batch])
-        predictions = classifier.predict(pixels, k)
-        images = [
-            NewImage(r.job.tweet_id, r.job.url, classifier.name, tuple(p), r.job.media_id)
-            for r, p in zip(batch, predictions, strict=True)
-        ]
-        summary.labeled += store.add_images(images)
-        summary.batches += 1
-        write_failures()
-        for r in batch:
-            pending.discard((r.job.tweet_id, r.job.url))
-        if writer is not None:
-            writer.write(images)
-        report()
-
+    writer = _Writer(store, classifier.name, summary, pending, csv_out, report)
+    start = time.perf_counter()
     try:
         with _StopOnSigint(stop) if handle_sigint else contextlib.nullcontext():
-            while True:
-                while not exhausted and not stop.is_set() and in_flight < max_in_flight:
-                    job = next(todo, None)
-                    if job is None:
-                        exhausted = True
-                        report()
-                        break
-                    pending.add((job.tweet_id, job.url))
-                    job_q.put(job)
-                    in_flight += 1
-                if stop.is_set():
-                    summary.interrupted = True
-                    break
-                if in_flight == 0:
-                    break
-                try:
-                    result = result_q.get(timeout=0.2)
-                except queue.Empty:
-                    continue
-                in_flight -= 1
-                while True:
-                    if result.pixels is not None:
-                        ready.append(result)
-                    else:
-                        summary.failed[result.reason] += 1
-                        pending.discard((result.job.tweet_id, result.job.url))
-                        failures.append(Failure(result.job.tweet_id, result.job.url,
-                                                classifier.name, result.reason, result.detail))
-                    try:
-                        result = result_q.get_nowait()
-                    except queue.Empty:
-                        break
-                    in_flight -= 1
-                while len(ready) >= batch_size:
-                    batch, ready = ready[:batch_size], ready[batch_size:]
-                    run_batch(batch)
-                if len(failures) >= batch_size:
-                    write_failures()
-                    report()
-                if exhausted and in_flight == 0 and ready:
-                    batch, ready = ready, []
-                    run_batch(batch)
-            write_failures()  # failures already seen are kept, even when stopping
-        finished = True
-    finally:
-        while True:  # drop queued work so the fetchers end soon
+            batches = engine.outcomes(todo(), k=k, batch_size=batch_size, stop=stop)
             try:
-                job_q.get_nowait()
-            except queue.Empty:
-                break
-        for _ in threads:
-            job_q.put(None)
-        if finished and not summary.interrupted:  # else daemon threads end with their fetch
-            for t in threads:
-                t.join(timeout=5)
+                for batch in batches:
+                    writer.write(batch)
+            finally:
+                close = getattr(batches, "close", None)
+                if close is not None:
+                    close()
+        summary.interrupted = stop.is_set()
+    finally:
         if own_fetcher:
             fetcher.close()
         summary.seconds = time.perf_counter() - start
