@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +226,68 @@ def test_a_model_name_longer_than_the_store_keeps_is_refused_at_load(tmp_path):
     load_classifier("mobilenet_v3_small", weights="none").model.save_weights(weights)
     with pytest.raises(ModelError, match="over 191 characters"):
         load_classifier("mobilenet_v3_small", weights=str(weights))
+
+
+# -- the registry ------------------------------------------------------------------------------
+def test_every_kind_of_model_is_found_through_one_table(tmp_path):
+    from tuilabel.model import FILE_SOURCE, MODEL_SOURCES, resolve_model
+
+    kinds = {source.kind: source for source in MODEL_SOURCES}
+    assert resolve_model("VGG16") == (kinds["keras.applications"], "vgg16")
+    assert resolve_model("mobilenet-v2")[1] == "mobilenet_v2"
+    assert resolve_model("test_rgb") == (kinds["numpy"], "test_rgb")
+    assert resolve_model("some/dir/model.keras") == (FILE_SOURCE, "some/dir/model.keras")
+    (tmp_path / "mine").write_bytes(b"x")  # an existing file named without a suffix
+    assert resolve_model(str(tmp_path / "mine"))[0] is FILE_SOURCE
+    with pytest.raises(ModelError) as info:
+        resolve_model("vgg17")
+    msg = str(info.value)
+    assert "\n" not in msg and "keras.applications: " in msg and "test_rgb" in msg
+
+
+def test_the_numpy_classifier_needs_no_tensorflow():
+    code = (
+        "import sys, numpy as np; from tuilabel.model import Classifier, load_classifier; "
+        "c = load_classifier('test_rgb'); assert isinstance(c, Classifier), type(c); "
+        "x = np.zeros((2, *c.input_size, 3), np.float32); x[0, ..., 0] = 200; x[1, ..., 2] = 90; "
+        "p = c.predict(x, k=2); print(p[0][0][0], p[1][0][0], len(p[0])); "
+        "print([m for m in ('tensorflow', 'keras') if m in sys.modules])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["red blue 2", "[]"]
+
+
+def test_rgb_classifier_scores_follow_the_channel_means():
+    from tuilabel.numpy_models import RgbClassifier
+
+    clf = RgbClassifier(input_size=(4, 4))
+    x = np.zeros((3, 4, 4, 3), np.float32)
+    x[0] = (150, 100, 100)  # red 50 levels above the others
+    x[1] = (10, 60, 10)
+    x[2, :2] = (0, 0, 255)  # half the photo blue
+    probs = clf.probabilities(x)
+    assert probs[0].argmax() == 0 and probs[1].argmax() == 1 and probs[2].argmax() == 2
+    expected = np.exp(50 / 16) / (np.exp(50 / 16) + 2)  # softmax of means / 16
+    assert probs[0, 0] == pytest.approx(expected)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(clf.probabilities(x[1:2])[0], probs[1])  # batch-independent
+    with pytest.raises(ValueError, match="expected"):
+        clf.probabilities(np.zeros((1, 5, 5, 3)))
+
+
+def test_a_model_spec_pickles_and_names_the_files_a_worker_needs(tmp_path):
+    import pickle
+
+    from tuilabel.model import ModelSpec
+
+    spec = pickle.loads(pickle.dumps(ModelSpec("test_rgb")))
+    assert spec.load().predict(np.zeros((1, 32, 32, 3), np.float32), k=1)[0][0][0] == "red"
+    assert spec.local_files() == []
+    mine = tmp_path / "mine.keras"
+    assert ModelSpec(str(mine)).local_files() == [mine, tmp_path / "mine.classes.txt"]
+    assert ModelSpec(str(mine), classes="c.txt", weights="w.h5").local_files() == [
+        mine, Path("c.txt"), Path("w.h5")]
+    assert ModelSpec("vgg16", weights="none").local_files() == []
+    with pytest.raises(ModelError, match="do not apply to test_rgb"):
+        ModelSpec("test_rgb", weights="w.h5").load()

@@ -2,7 +2,10 @@
 MariaDB): known classes land on the right photo whatever order downloads finish, failures are
 stored with their reasons, runs resume, --retry-failed retries, batches equal single photos,
 VGG16 (random weights) honours k, a stop request ends after the batch in flight, --images
-takes a folder or a list, and the CSV matches the store."""
+takes a folder or a list, and the CSV matches the store.
+
+The classifier is `test_rgb` (numpy, from the model registry: each test photo's dominant primary
+colour, known in advance), so these tests import TensorFlow only for VGG16's own test."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import threading
 import numpy as np
 import pytest
 from httpserver import HTTPTestServer, Response, unused_port
-from labelkit import CLASSES, photo_bytes, tiny_model_path
+from labelkit import CLASSES, photo_bytes
 
 from tuilabel.images import Fetcher
 from tuilabel.model import load_classifier
@@ -26,15 +29,13 @@ from tuilabel.pipeline import (
 )
 from tuilabel.store import open_store
 
-pytestmark = pytest.mark.slow
-
 JPEG = {"Content-Type": "image/jpeg"}
 PNG = {"Content-Type": "image/png"}
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    return load_classifier(str(tiny_model_path()))
+    return load_classifier("test_rgb")
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_known_classes_land_on_the_right_photo(server, tiny, db_url):
     assert len(images) == 21
     for job, cls in photos:
         image = images[(job.tweet_id, job.url)]
-        assert image.model == "tiny"
+        assert image.model == "test_rgb"
         assert image.media_id == job.media_id
         assert len(image.predictions) == 2
         assert image.predictions[0][0] == cls, (job, image.predictions)
@@ -126,7 +127,7 @@ def test_failures_are_stored_with_reasons_and_retried_only_on_request(server, ti
         expected = dict.fromkeys(bad_routes, 1) | {"refused": 1, "not_found": 1, "dns": 1}
         assert dict(summary.failed) == expected
         pairs = [(j.tweet_id, j.url) for j in jobs]
-        assert store.failed_photos("tiny", pairs) == set(pairs[4:])
+        assert store.failed_photos("test_rgb", pairs) == set(pairs[4:])
         assert store.stats().failures_by_reason == expected
 
         # Second run: nothing new; failed photos are skipped, not retried.
@@ -143,7 +144,7 @@ def test_failures_are_stored_with_reasons_and_retried_only_on_request(server, ti
         assert retry.labeled == 1 and retry.already == 4
         assert retry.n_failed == 10
         fixed = (jobs[4].tweet_id, jobs[4].url)
-        assert fixed not in store.failed_photos("tiny", [fixed])
+        assert fixed not in store.failed_photos("test_rgb", [fixed])
         assert stored(store)[fixed].predictions[0][0] == "green"
 
 
@@ -164,6 +165,7 @@ def test_batch_scores_equal_single_photo_scores(server, tiny, tmp_path):
                                    rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_vgg16_random_weights_through_the_pipeline(server, tmp_path):
     vgg = load_classifier("vgg16", weights="none")
     photos = serve_photos(server, 3)
@@ -272,7 +274,7 @@ def test_run_label_reads_tweets_and_reports(server, tiny, tmp_path):
         + json.dumps({"delete": {"status": {"id_str": "1"}}}) + "\n"
     )
     summary: LabelSummary = run_label(
-        [str(tweets)], db=str(tmp_path / "r.db"), model=str(tiny_model_path()), k=2,
+        [str(tweets)], db=str(tmp_path / "r.db"), model="test_rgb", k=2,
         show_progress=False,
     )
     assert summary.labeled == 1 and summary.photos == 1

@@ -1,13 +1,18 @@
 """The image classifier behind one small Protocol, so the pipeline and the TUI never see TensorFlow.
 
-`load_classifier()` builds one of three kinds:
+`load_classifier()` finds `-m NAME` in one table, `MODEL_SOURCES`, whose rows build:
 
+* a model bundled with tuilabel (`efficientnet_lite0`: real ImageNet weights, no download);
 * a `keras.applications` ImageNet model by name (`vgg16`, the default, `resnet50`,
   `mobilenet_v2`, `efficientnet_b0`, ...), each with its own input size and `preprocess_input`,
   labelled with the 1000 ImageNet class names bundled in `tuilabel/data/` (no download);
 * a user's own Keras model (`path/model.keras` with a class-names file);
 * either of them with weights from a local file (`weights=PATH`), or with random weights
-  (`weights="none"`: meaningless predictions at the real cost, for tests and benchmarks).
+  (`weights="none"`: meaningless predictions at the real cost, for tests and benchmarks);
+* a numpy classifier (`test_rgb`, `tuilabel.numpy_models`) that needs no TensorFlow at all.
+
+Every row returns the `Classifier` protocol, never a Keras class, and `ModelSpec` carries what
+`-m/--weights/--classes` asked for to another process (a worker) to build it there again.
 
 Weights: Keras' own download and cache ($KERAS_HOME/models, else ~/.keras/models) is the default.
 Keras deletes a cached file whose checksum does not match once its re-download fails, and
@@ -119,23 +124,29 @@ VGG16_WEIGHTS_URL = (
 
 
 def normalise_model_name(name: str) -> str:
-    """`MobileNetV2`, `mobilenet-v2` and `mobilenet_v2` all name the same model."""
+    """`MobileNetV2`, `mobilenet-v2` and `mobilenet_v2` all name the same model (any name of
+    the registry, `MODEL_SOURCES`)."""
     key = name.strip().lower().replace("-", "_")
-    if key in APPLICATIONS:
+    known = model_names()
+    if key in known:
         return key
     squashed = key.replace("_", "")
-    for known in APPLICATIONS:
-        if known.replace("_", "") == squashed:
-            return known
+    for name_ in known:
+        if name_.replace("_", "") == squashed:
+            return name_
     return key
 
 
+def looks_like_path(model: str) -> bool:
+    """A `-m` value that can only be a file: it has a folder in it or a model file's suffix."""
+    return os.sep in model or model.lower().endswith(MODEL_FILE_SUFFIXES)
+
+
 def is_model_path(model: str) -> bool:
-    """A `-m` value names a file (the user's own model) rather than a keras.applications model."""
+    """A `-m` value names a file (the user's own model) rather than a model of the registry."""
     return bool(model.strip()) and (  # Path("") is the current folder
-        os.sep in model
-        or model.endswith((".keras", ".h5", ".hdf5"))
-        or (Path(model).exists() and normalise_model_name(model) not in APPLICATIONS)
+        looks_like_path(model)
+        or (Path(model).exists() and normalise_model_name(model) not in model_names())
     )
 
 
@@ -521,7 +532,7 @@ def _load_user_model(
 ) -> KerasClassifier:
     path = Path(path_text).expanduser()
     if not path.exists():
-        known = ", ".join(sorted(APPLICATIONS))
+        known = ", ".join(sorted(model_names()))
         raise ModelError(f"no model file {path} (and not a known model name: {known})")
     if path.is_dir():
         raise ModelError(f"{path} is a folder, not a Keras model file (.keras or .h5)")
@@ -555,30 +566,174 @@ def _load_user_model(
     return KerasClassifier(name, model, labels, preprocess=None)
 
 
+# -- bundled models -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BundledModel:
+    """A model file shipped in `tuilabel/data/`: a Keras model taking RGB pixels 0..255 at its
+    input size (its preprocessing inside), ImageNet's 1000 classes out, with its licence
+    notice beside it and the script that rebuilds it."""
+
+    file: str
+    notice: str
+    script: str
+
+
+#: The models that ship with tuilabel (no download), by the name `-m` takes.
+BUNDLED: dict[str, BundledModel] = {}
+
+
+def bundled_model_path(name: str) -> Path:
+    """The file of a bundled model (see BUNDLED). Raises ModelError when it is missing."""
+    entry = BUNDLED[name]
+    path = Path(str(resources.files("tuilabel.data").joinpath(entry.file)))
+    if not path.is_file():
+        raise ModelError(f"bundled model file {path} is missing (rebuild it with "
+                         f"{entry.script}, or reinstall tuilabel)")
+    return path
+
+
+def _load_bundled(name: str, weights: str | None, classes: str | None) -> KerasClassifier:
+    if weights is not None:
+        raise ModelError(f"--weights does not apply to the bundled model {name}")
+    if classes is not None:
+        raise ModelError(f"--classes does not apply to {name}: it uses ImageNet's names")
+    path = bundled_model_path(name)
+    _, keras = _import_tf()
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise ModelError(f"cannot load the bundled model {path}: {_short(exc)}") from None
+    return KerasClassifier(name, model, imagenet_labels(), preprocess=None)
+
+
+# -- numpy models (no TensorFlow) ------------------------------------------------------------------
+def _numpy_models() -> dict[str, Callable[[], Classifier]]:
+    from tuilabel.numpy_models import RgbClassifier
+
+    return {"test_rgb": RgbClassifier}
+
+
+#: Models in numpy alone, for tests and trying the pipeline without TensorFlow.
+NUMPY_MODELS: tuple[str, ...] = ("test_rgb",)
+
+
+def _load_numpy(name: str, weights: str | None, classes: str | None) -> Classifier:
+    if weights is not None or classes is not None:
+        raise ModelError(f"--weights and --classes do not apply to {name}")
+    return _numpy_models()[name]()
+
+
+def _load_application_entry(name: str, weights: str | None, classes: str | None
+                            ) -> KerasClassifier:
+    if classes is not None:
+        raise ModelError(f"--classes applies to your own model file; {name} uses ImageNet's names")
+    return _load_application(name, weights)
+
+
+# -- the registry: every way `-m` names a model -----------------------------------------------
+ModelBuilder = Callable[[str, str | None, str | None], Classifier]
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """One row of MODEL_SOURCES: a kind of model that `-m` can name.
+
+    `names()`: the names it answers to (a file source answers to paths instead);
+    `build(name_or_path, weights, classes)`: the classifier, or ModelError with one line."""
+
+    kind: str
+    description: str
+    names: Callable[[], Sequence[str]]
+    build: ModelBuilder
+
+
+#: Where `-m NAME` is looked up, in order. To add a kind of model, add a row.
+MODEL_SOURCES: tuple[ModelSource, ...] = (
+    ModelSource("bundled", "shipped with tuilabel, no download",
+                lambda: tuple(BUNDLED), _load_bundled),
+    ModelSource("keras.applications", "ImageNet weights from Keras' download cache",
+                lambda: tuple(APPLICATIONS), _load_application_entry),
+    ModelSource("numpy", "numpy only, no TensorFlow (tests)",
+                lambda: NUMPY_MODELS, _load_numpy),
+    ModelSource("file", "your own Keras model file (.keras/.h5) with a classes file",
+                lambda: (), _load_user_model),
+)
+FILE_SOURCE = MODEL_SOURCES[-1]
+
+#: Suffixes that make a `-m` value a file, whatever else it looks like.
+MODEL_FILE_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def model_names() -> tuple[str, ...]:
+    """Every model name the registry knows (bundled, keras.applications, numpy)."""
+    return tuple(n for source in MODEL_SOURCES for n in source.names())
+
+
+def resolve_model(model: str) -> tuple[ModelSource, str]:
+    """The source `-m model` names and the model's name in it (a path for the file source).
+
+    A value with a folder or a model suffix in it is a file; else a known name (spelled as
+    `normalise_model_name` allows); else an existing file; else ModelError listing the names."""
+    if looks_like_path(model):
+        return FILE_SOURCE, model
+    key = normalise_model_name(model)
+    for source in MODEL_SOURCES:
+        if key in source.names():
+            return source, key
+    if model.strip() and Path(model).exists():
+        return FILE_SOURCE, model
+    listing = "; ".join(f"{s.kind}: {', '.join(sorted(s.names()))}"
+                        for s in MODEL_SOURCES if s.names())
+    raise ModelError(f"unknown model {model!r}: give a Keras model file or a known name "
+                     f"({listing})")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What `-m`, `--weights` and `--classes` asked for, as plain strings: enough to build the
+    same classifier again in another process (it pickles), e.g. on a worker of a cluster."""
+
+    model: str = "vgg16"
+    weights: str | None = None
+    classes: str | None = None
+
+    def load(self) -> Classifier:
+        """The classifier (see load_classifier). Raises ModelError."""
+        return load_classifier(self.model, weights=self.weights, classes=self.classes)
+
+    def local_files(self) -> list[Path]:
+        """Files of this machine the classifier is built from (a user's model, its classes,
+        a weights file), which a worker on another machine needs copies of. Bundled and
+        numpy models need none; keras.applications weights come from Keras' cache."""
+        source, name = resolve_model(self.model)
+        files: list[Path] = []
+        if source is FILE_SOURCE:
+            path = Path(name).expanduser()
+            files.append(path)
+            files.append(Path(self.classes) if self.classes else default_classes_path(path))
+        elif self.classes:
+            files.append(Path(self.classes))
+        if self.weights and self.weights.lower() != RANDOM_WEIGHTS:
+            files.append(Path(self.weights).expanduser())
+        return files
+
+
 def load_classifier(
     model: str = "vgg16",
     *,
     weights: str | None = None,
     classes: str | os.PathLike[str] | None = None,
-) -> KerasClassifier:
-    """Build the classifier `-m` names.
+) -> Classifier:
+    """Build the classifier `-m` names, through the registry (MODEL_SOURCES).
 
-    `model`: a keras.applications ImageNet model name (see APPLICATIONS) or the path of a
-    Keras model file (`.keras`/`.h5`) whose input is RGB pixels 0..255 (it does its own
-    preprocessing) and whose output is one score per class.
+    `model`: a bundled model (`efficientnet_lite0`), a keras.applications ImageNet model name
+    (see APPLICATIONS), a numpy test model (`test_rgb`), or the path of a Keras model file
+    (`.keras`/`.h5`) whose input is RGB pixels 0..255 (it does its own preprocessing) and whose
+    output is one score per class.
     `weights`: None for the ImageNet weights from Keras' cache (downloaded when missing),
     a local file, or "none" for random weights (meaningless predictions; tests/benchmarks).
     `classes`: class names for a user's model (default NAME.classes.txt beside it).
-    Raises ModelError with one line for the user.
+    Returns a `Classifier`. Raises ModelError with one line for the user.
     """
-    if is_model_path(model):
-        return _load_user_model(model, weights, classes)
-    name = normalise_model_name(model)
-    if name not in APPLICATIONS:
-        raise ModelError(
-            f"unknown model {model!r}: give a Keras model file or one of "
-            + ", ".join(sorted(APPLICATIONS))
-        )
-    if classes is not None:
-        raise ModelError(f"--classes applies to your own model file; {name} uses ImageNet's names")
-    return _load_application(name, weights)
+    source, name = resolve_model(model)
+    return source.build(name, weights, None if classes is None else str(classes))
