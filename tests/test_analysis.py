@@ -106,13 +106,13 @@ def test_ties_are_handled_like_scikit_learn():
     s = np.array([0.5, 0.5, 0.5, 0.2, 0.8, 0.8])
     r = roc_result(y, s)
     assert r.auc == pytest.approx(roc_auc_score(y, s))
-    assert r.ties == 3
+    assert r.ties == 5  # by hand: three ratings at 0.5 and two at 0.8
 
 
 def test_all_scores_equal_gives_the_diagonal():
     y = np.array([1, 0, 1, 0, 0], dtype=bool)
     r = roc_result(y, np.full(5, 0.3))
-    assert r.auc == 0.5 and r.ties == 4
+    assert r.auc == 0.5 and r.ties == 5
     assert r.youden.threshold == 0.3 and r.youden.youden_j == 0.0
     report = analyse(make_ratings(y, np.full(5, 0.3)), n_bootstrap=20, seed=1)
     assert any("no better than chance" in note for note in report.notes)
@@ -318,7 +318,12 @@ def test_majority_vote_ties_go_against_the_model():
     assert r.image_id.tolist() == [1, 2, 3, 4, 6]
     assert r.verdict.tolist() == [0, 2, 1, 0, 2]
     assert r.tied_votes == 2
-    assert any("2 tied vote(s)" in note for note in r.notes)
+    # On "is the top-1 label right?": images 2 (top1/none) and 3 (top1/top5) are 1 yes, 1 no.
+    assert r.tied("top1") == 2 and r.binary("top1")[0].tolist() == [True, False, False,
+                                                                    True, False]
+    report = analyse(r, n_bootstrap=0)
+    assert any("2 tied vote(s) on whether the top-1 label is right" in note
+               for note in report.notes)
     assert any("2 'unrateable'" in note for note in r.notes)
     one = ratings_from_table(table, "b", "db")
     assert one.image_id.tolist() == [1, 2, 3, 4] and one.verdict.tolist() == [0, 2, 1, 0]

@@ -199,7 +199,7 @@ def test_roc_from_a_store_with_two_raters(store, db_url):
     assert text.returncode == 0, text.stderr
     words = " ".join(text.stdout.split())  # the report wraps long lines to the width
     assert "majority verdict per image" in words and "kappa" in words
-    assert "tied vote(s) went to the verdict worse for the model" in words
+    assert "tied vote(s) on whether the top-1 label is right counted as no" in words
 
 
 def test_store_without_ratings_or_one_class(store, db_url):
@@ -251,3 +251,27 @@ def test_roc_imports_neither_tensorflow_nor_textual(tsv):
     assert r.returncode == 0, r.stderr
     assert "HEAVY []" in r.stderr
     assert "AUC" in r.stdout
+
+
+def test_hostile_names_reach_the_report_with_control_characters_visible(store, db_url,
+                                                                        tmp_path):
+    """Issue 12: a rater name or label holding terminal escapes (OSC 52 sets the clipboard,
+    ESC[2J clears the screen) is written with its control characters visible, on stdout and
+    in -o's file."""
+    evil_rater, evil_label = "\x1b]52;c;SGFja2Vk\x07 evil", "cat\x1b[2J\u202e"
+    store.add_images([NewImage(str(i), f"https://x/{i}.jpg", "vgg16",
+                               [(evil_label, 0.1 + 0.2 * (i % 5))]) for i in range(10)])
+    for image_id in range(1, 11):
+        store.add_rating(image_id, evil_rater, "top1" if image_id % 2 else "none")
+        store.add_rating(image_id, "ann", "top1" if image_id % 3 else "none")
+    out = tmp_path / "report.txt"
+    r = subprocess.run([sys.executable, "-m", "tuilabel", "roc", "--db", db_url, "--bootstrap",
+                        "0", "-o", str(out)], capture_output=True, cwd=REPO, timeout=300,
+                       env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert r.returncode == 0, r.stderr
+    for written in (r.stdout, out.read_bytes()):
+        assert b"\x1b" not in written and b"\x07" not in written
+        assert "\u202e".encode() not in written
+        text = written.decode()
+        assert "\\x1b]52;c;SGFja2Vk\\x07 evil"[:15] in text  # rater column is 15 wide
+        assert "cat\\x1b[2J\\u202e" in text

@@ -18,6 +18,7 @@ import numpy as np
 from tuilabel.analysis.data import VERDICT_NAMES
 from tuilabel.analysis.report import Report
 from tuilabel.analysis.roc import POSITIVE_WORDS, SCORE_WORDS, Histograms, PrResult, RocResult
+from tuilabel.text import visible
 
 _LOCK = threading.Lock()
 _TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -45,6 +46,7 @@ def _build(setup, width: int, height: int, color: bool) -> str:
         f = plt.figure
         f.clear()
         f.theme("simple" if color else "colorless")
+        plt.terminal.limit(False, False)  # --width/--height may exceed the terminal
         f.plot_size(max(width, 30), max(height, 10))
         setup(f)
         matrix = f.build()
@@ -168,21 +170,22 @@ def _pct(value: float | None) -> str:
 def render_report(report: Report, width: int = 100, height: int = 30, color: bool = False
                   ) -> str:
     """The whole plain-text report: summary, plots, operating points, confusion matrix,
-    categories, histograms and agreement."""
+    categories, histograms and agreement. Text from the data (source, model, rater names,
+    labels, notes) has its control characters made visible (`tuilabel.text.visible`)."""
     roc, at, grid, boot = report.roc, report.at_threshold, report.grid, report.bootstrap
     assert roc.youden is not None and roc.closest is not None
     out: list[str] = []
-    who = (f"rater {report.rater}" if report.rater
+    who = (f"rater {visible(report.rater)}" if report.rater
            else "majority verdict per image" if report.agreement else "one verdict per image")
-    out.append(f"tuilabel roc: {report.source}" + (f", model {report.model}" if report.model
-                                                   else ""))
+    out.append(f"tuilabel roc: {visible(report.source)}"
+               + (f", model {visible(report.model)}" if report.model else ""))
     out.append(
         f"  {report.n} rated images ({who}; {report.n_read} ratings read); positive: "
         f"{POSITIVE_WORDS[report.positive]} ({roc.n_pos} positive, {roc.n_neg} negative); "
         f"score: {SCORE_WORDS[report.positive]}"
     )
     for note in report.notes:
-        out.append(f"  note: {note}")
+        out.append(f"  note: {visible(note)}")
     out.append("")
     auc_line = f"AUC {fmt(roc.auc)}"
     if boot:
@@ -207,12 +210,11 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
                    + ("" if boot.exact_groups else
                       f" (resampled over {boot.groups} score groups)"))
     step = grid.step
-    ok_y = abs(grid.youden - roc.youden.threshold) <= step + 1e-12
-    ok_c = abs(grid.closest - roc.closest.threshold) <= step + 1e-12
+    ok_y = grid.agrees(grid.youden, roc.youden) or "MORE than one step away"
+    ok_c = grid.agrees(grid.closest, roc.closest) or "MORE than one step away"
     out.append(f"  cross-check on a {grid.grid.shape[0]}-point grid (step {fmt(step, 4)}, "
-               f"positive when score > t): Youden {fmt(grid.youden)}"
-               f" ({'within one step' if ok_y else 'MORE than one step away'}), closest "
-               f"{fmt(grid.closest)} ({'within one step' if ok_c else 'MORE than one step away'})")
+               f"positive when score > t): Youden {fmt(grid.youden)} ({ok_y}), closest "
+               f"{fmt(grid.closest)} ({ok_c})")
     out.append(f"  the original notebook would print: furthest from diagonal t="
                f"{fmt(grid.notebook_diagonal, 2)}, closest to ideal t="
                f"{fmt(grid.notebook_closest, 2)}, \"AUC ~ {fmt(grid.notebook_auc, 2)}\" "
@@ -246,8 +248,8 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
         rows = report.categories.get(cell, [])
         total = {"TP": at.tp, "FP": at.fp, "FN": at.fn, "TN": at.tn}[cell]
         block = [f"{cell} ({total})"]
-        block += [f"{count:>{digits}} {_pct(count / total if total else None):>6} {label[:22]}"
-                  for label, count in rows] or ["  (none)"]
+        block += [f"{count:>{digits}} {_pct(count / total if total else None):>6} "
+                  f"{visible(label)[:22]}" for label, count in rows] or ["  (none)"]
         blocks.append(block)
     out += _columns(blocks, width)
     out.append("")
@@ -268,7 +270,7 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
             out.append(f"  {'rater A':<16}{'rater B':<16}{'images':>8}{'agree':>8}"
                        f"{'kappa':>8}{'weighted':>10}")
         for p in agr.pairs:
-            out.append(f"  {p.rater_a[:15]:<16}{p.rater_b[:15]:<16}{p.n:>8}"
+            out.append(f"  {visible(p.rater_a)[:15]:<16}{visible(p.rater_b)[:15]:<16}{p.n:>8}"
                        f"{_pct(p.observed):>8}{fmt(p.kappa):>8}{fmt(p.weighted_kappa):>10}")
         out.append("  (weighted: linear weights over top1 < top5 < none)")
     return "\n".join(_wrap(line, width) for line in out) + "\n"

@@ -99,7 +99,12 @@ def _batch_stats(c: _Cells, kp: np.ndarray, kn: np.ndarray
     # Predict positive for groups >= i: TP and FP counted from the top down.
     tp = np.cumsum(kp[:, ::-1], axis=1)[:, ::-1]
     fp = np.cumsum(kn[:, ::-1], axis=1)[:, ::-1]
-    j = tp / npos[:, None] - fp / nneg[:, None]
+    # Youden's J * npos * nneg, exact on integer counts (floats hold them exactly), so ties
+    # between thresholds are ties; thresholds only at the resample's own scores (a group it
+    # did not draw is no threshold of it: otherwise an undrawn top group, TP = FP = 0, would
+    # offer "predict nothing", a point the analysis of the data never returns).
+    j = tp * nneg[:, None] - fp * npos[:, None]
+    j[(kp + kn) == 0] = -np.inf
     best = g - 1 - np.argmax(j[:, ::-1], axis=1)  # highest threshold among equals
     op, on = _oob(c.pos, kp), _oob(c.neg, kn)
     tp_oob = np.take_along_axis(np.cumsum(op[:, ::-1], axis=1)[:, ::-1], best[:, None], 1)

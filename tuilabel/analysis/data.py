@@ -3,11 +3,16 @@
 Everything downstream (ROC, bootstrap, categories) works on `Ratings`: flat arrays that are
 cheap to slice, built once from the store's columns or streamed from a TSV file.
 
-Several raters per image: unless one rater is picked, each image gets the majority verdict of
-its raters. `unrateable` ratings are dropped before the vote (they say nothing about the
-model). A tie goes to the verdict that is worse for the model (none > top5 > top1), so a
-split panel never credits the model with more than its raters agreed on; ties are counted and
-reported.
+Several raters per image (a store, or a TSV export whose ids repeat): unless one rater is
+picked, each image's verdicts are counted (`Ratings.votes`) and the vote is taken on the
+question analysed: for `--positive top1` "is the top-1 label right?" (top1 against top5 and
+none), for `--positive top5` "is a right label within the top 5?" (top1 or top5 against none).
+So two of three raters saying top1 or top5 make a top-5 positive even when the third said
+top1 and the second top5. A tied vote goes against the model (no), so a split panel never
+credits the model with more than its raters agreed on; ties are counted and reported.
+`unrateable` ratings are dropped before the vote (they say nothing about the model).
+`Ratings.verdict` (the three-way plurality, ties to the verdict worse for the model, none >
+top5 > top1) only sorts images for the per-verdict histograms.
 """
 
 from __future__ import annotations
@@ -47,20 +52,44 @@ class Ratings:
     source: str  # where the ratings came from, for the report
     n_read: int  # ratings (or rows) read, before votes and exclusions
     notes: tuple[str, ...] = ()  # what was left out or decided, in plain words
-    tied_votes: int = 0  # images whose raters split evenly (majority mode)
+    tied_votes: int = 0  # images whose raters split evenly on the three verdicts
+    votes: np.ndarray | None = None  # int (n, 3): raters saying top1, top5, none per image
 
     @property
     def n(self) -> int:
         return int(self.verdict.shape[0])
 
-    def binary(self, positive: str) -> tuple[np.ndarray, np.ndarray]:
-        """(y, score) for a positive class: top1 scored by score1; top5 ("a right label is
-        within the top 5") scored by the sum of the top-5 scores."""
+    def vote_counts(self) -> np.ndarray:
+        """(n, 3) counts of top1, top5 and none verdicts per image (one-hot of `verdict`
+        when the ratings carry no votes: one rater per image)."""
+        if self.votes is not None:
+            return self.votes
+        return np.eye(3, dtype=np.int64)[self.verdict]
+
+    def yes_no(self, positive: str) -> tuple[np.ndarray, np.ndarray]:
+        """(yes, no): per image, the raters answering yes and no to the question analysed
+        (top1: is the top-1 label right? top5: is a right label within the top 5?)."""
+        v = self.vote_counts()
         if positive == "top1":
-            return self.verdict == 0, self.scores[:, 0]
+            return v[:, 0], v[:, 1] + v[:, 2]
         if positive == "top5":
-            return self.verdict <= 1, np.nansum(self.scores[:, :K], axis=1)
+            return v[:, 0] + v[:, 1], v[:, 2]
         raise InputError(f"unknown positive class {positive!r}: use top1 or top5")
+
+    def tied(self, positive: str) -> int:
+        """Images whose raters split evenly on the question analysed (counted as no)."""
+        yes, no = self.yes_no(positive)
+        return int((yes == no).sum())
+
+    def binary(self, positive: str) -> tuple[np.ndarray, np.ndarray]:
+        """(y, score) for a positive class, y by majority on the question analysed (a tie is
+        no): top1 scored by score1; top5 ("a right label is within the top 5") scored by the
+        sum of the top-5 scores."""
+        yes, no = self.yes_no(positive)
+        y = yes > no
+        if positive == "top1":
+            return y, self.scores[:, 0]
+        return y, np.nansum(self.scores[:, :K], axis=1)
 
 
 def empty_ratings(source: str, notes: tuple[str, ...] = ()) -> Ratings:
@@ -133,6 +162,20 @@ def table_from_columns(cols: dict[str, list]) -> RatingTable:
     return RatingTable(image_id, rater, raters, verdict, scores, label1, labels)
 
 
+def vote(image_id: np.ndarray, verdict: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Count the verdicts (codes 0..2) per image: (image ids ascending, index of each image's
+    first row, votes (m, 3), plurality verdict with ties to the worse for the model, number of
+    three-way ties)."""
+    uniq, first, inv = np.unique(image_id, return_index=True, return_inverse=True)
+    counts = np.bincount(inv * 3 + verdict, minlength=3 * uniq.shape[0]).reshape(-1, 3)
+    # argmax over reversed columns: among tied verdicts, the worst for the model wins.
+    plurality = (2 - np.argmax(counts[:, ::-1], axis=1)).astype(np.int8)
+    top = counts.max(axis=1)
+    tied = int(((counts == top[:, None]).sum(axis=1) > 1).sum())
+    return uniq, first, counts, plurality, tied
+
+
 def ratings_from_table(table: RatingTable, rater: str | None, source: str) -> Ratings:
     """One verdict per image: `rater`'s, or the majority of all raters (see module doc)."""
     notes: list[str] = []
@@ -150,24 +193,16 @@ def ratings_from_table(table: RatingTable, rater: str | None, source: str) -> Ra
         notes.append(f"{n_unrateable} 'unrateable' rating(s) left out of the ROC")
     rows = np.flatnonzero(keep)
     ids = table.image_id[rows]
-    uniq, first, inv = np.unique(ids, return_index=True, return_inverse=True)
     tied = 0
-    if uniq.shape[0] == rows.shape[0]:  # one rating per image: nothing to vote on
+    votes = None
+    if np.unique(ids).shape[0] == rows.shape[0]:  # one rating per image: nothing to vote on
         verdict = table.verdict[rows]
         pick, image_id = rows, ids
     else:
-        counts = np.bincount(
-            inv * 3 + table.verdict[rows], minlength=3 * uniq.shape[0]
-        ).reshape(-1, 3)
-        # argmax over reversed columns: among tied verdicts, the worst for the model wins.
-        verdict = (2 - np.argmax(counts[:, ::-1], axis=1)).astype(np.int8)
-        top = counts.max(axis=1)
-        tied = int(((counts == top[:, None]).sum(axis=1) > 1).sum())
-        pick, image_id = rows[first], uniq
-        notes.append(
-            f"{rows.shape[0]} ratings of {uniq.shape[0]} images: majority verdict per image"
-            + (f"; {tied} tied vote(s) went to the verdict worse for the model" if tied else "")
-        )
+        image_id, first, votes, verdict, tied = vote(ids, table.verdict[rows])
+        pick = rows[first]
+        notes.append(f"{rows.shape[0]} ratings of {image_id.shape[0]} images: majority "
+                     "verdict per image")
     return Ratings(
         image_id=image_id,
         verdict=np.asarray(verdict, dtype=np.int8),
@@ -178,6 +213,7 @@ def ratings_from_table(table: RatingTable, rater: str | None, source: str) -> Ra
         n_read=n_read,
         notes=tuple(notes),
         tied_votes=tied,
+        votes=votes,
     )
 
 
@@ -200,9 +236,12 @@ def _bad_score(text: str) -> str | None:
 def read_tsv(path: str | Path, positive: str = "top1") -> Ratings:
     """Stream an export in the original format (mysql batch output with a header line).
 
-    Rows with a label_id other than 0, 1 or 2 (such as the original UI's buggy 3s), malformed
-    rows and rows with a NaN, non-numeric or out-of-range score are counted, reported in
-    `notes` and left out. Raises InputError for a missing/unreadable file or missing columns.
+    An export of a store with several raters holds one row per rating, so an image id can
+    repeat: its rows are voted on as `ratings_from_table` does (see the module doc), and the
+    note says so. Rows with a label_id other than 0, 1 or 2 (such as the original UI's buggy
+    3s), malformed rows and rows with a NaN, non-numeric or out-of-range score are counted,
+    reported in `notes` and left out. Raises InputError for a missing or unreadable file or
+    missing columns.
     """
     path = Path(path)
     source = str(path)
@@ -279,9 +318,9 @@ def read_tsv(path: str | Path, positive: str = "top1") -> Ratings:
             kw = fields[kw_col].strip() if kw_col is not None else None
             kws.append(None if kw in (None, "", "NULL") else kw)
             try:
-                ids.append(int(fields[id_col]) if id_col is not None else n_rows)
+                ids.append(int(fields[id_col]) if id_col is not None else -n_rows)
             except ValueError:
-                ids.append(n_rows)
+                ids.append(-n_rows)  # no id: a photo of its own (negative: no clash)
     notes = []
     for label, count in sorted(other_labels.items()):
         why = " (the original UI's button bug)" if label == "3" else ""
@@ -295,13 +334,24 @@ def read_tsv(path: str | Path, positive: str = "top1") -> Ratings:
         notes.append(f"no {', '.join(missing_scores)} column(s)")
     n = len(verdicts)
     label1, labels = _factorize(kws)
+    image_id = np.asarray(ids, dtype=np.int64)
+    verdict = np.asarray(verdicts, dtype=np.int8)
+    score_array = np.asarray(scores, dtype=np.float64).reshape(n, K)
+    votes, tied = None, 0
+    if np.unique(image_id).shape[0] < n:  # one row per rating: vote per image
+        image_id, first, votes, verdict, tied = vote(image_id, verdict)
+        score_array, label1 = score_array[first], label1[first]
+        notes.insert(0, f"{n} rows of {image_id.shape[0]} images (ids repeat: one row per "
+                        "rating): majority verdict per image")
     return Ratings(
-        image_id=np.asarray(ids, dtype=np.int64),
-        verdict=np.asarray(verdicts, dtype=np.int8),
-        scores=np.asarray(scores, dtype=np.float64).reshape(n, K),
+        image_id=image_id,
+        verdict=verdict,
+        scores=score_array,
         label1=label1,
         labels=labels,
         source=source,
         n_read=n_rows,
         notes=tuple(notes),
+        tied_votes=tied,
+        votes=votes,
     )

@@ -24,6 +24,7 @@ from tuilabel.analysis.data import (
     table_from_columns,
 )
 from tuilabel.analysis.roc import (
+    POSITIVE_WORDS,
     GridResult,
     Histograms,
     PrResult,
@@ -80,6 +81,11 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
     roc, thr, tps, fps = _roc_and_counts(y, s, positive)
     assert roc.youden is not None
     notes = list(ratings.notes)
+    if ratings.votes is not None:
+        tied = ratings.tied(positive)
+        if tied:
+            notes.append(f"{tied} tied vote(s) on whether {POSITIVE_WORDS[positive]} "
+                         "counted as no (against the model)")
     if roc.ties:
         notes.append(
             f"{roc.ties} rating(s) share their score with another; the curve steps diagonally "

@@ -5,6 +5,12 @@ every threshold is a score that occurs in the data). The ROC is undefined withou
 one positive and one negative; `roc_result` then returns a result with `message` set instead
 of raising, so that a live view can say "not enough ratings yet".
 
+The curve is computed here with numpy (one sort and two cumulative sums, as scikit-learn's
+`roc_curve(drop_intermediate=False)` does; the tests check every point against it), so that
+`tuilabel roc` need not import scikit-learn, which takes longer than the analysis of a million
+ratings. Operating points are chosen on integer counts, so ties between thresholds are exact:
+among thresholds with the same Youden's J, or the same distance to (0, 1), the highest wins.
+
 `notebook_grid` re-implements the original notebook faithfully, bugs included, to show users
 of the notebook how far its printed numbers are from the exact ones (see the README).
 """
@@ -14,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import auc, roc_curve
 
 from tuilabel.analysis.data import VERDICT_NAMES, Ratings
 
@@ -60,7 +65,7 @@ class RocResult:
     youden: OperatingPoint | None  # furthest from the diagonal (max TPR - FPR)
     closest: OperatingPoint | None  # closest to the ideal corner (0, 1)
     message: str | None = None
-    ties: int = 0  # ratings whose score equals another rating's score
+    ties: int = 0  # ratings whose score equals at least one other rating's score
 
     @property
     def defined(self) -> bool:
@@ -98,28 +103,72 @@ def roc_result(y: np.ndarray, score: np.ndarray, positive: str = "top1") -> RocR
     return _roc_and_counts(y, score, positive)[0]
 
 
+def binary_counts(y: np.ndarray, score: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds, TP, FP) at every distinct score, descending, after a start point
+    (+inf, 0, 0): what scikit-learn's `_binary_clf_curve` returns, with that start point.
+    TP and FP are int64 counts of ratings with score >= the threshold. One stable sort."""
+    order = np.argsort(score, kind="stable")
+    s = score[order]
+    ys = y[order]
+    # Last index of each run of equal scores (ascending), then read from the top down.
+    ends = np.r_[np.flatnonzero(s[1:] != s[:-1]), s.shape[0] - 1]
+    pos_below = np.cumsum(ys, dtype=np.int64)[ends]  # positives with score <= each value
+    n_pos, n = int(pos_below[-1]), int(s.shape[0])
+    pos_at_or_above = n_pos - np.r_[0, pos_below[:-1]]
+    all_at_or_above = n - np.r_[0, ends[:-1] + 1]
+    tps = np.r_[0, pos_at_or_above[::-1]].astype(np.int64)
+    fps = np.r_[0, (all_at_or_above - pos_at_or_above)[::-1]].astype(np.int64)
+    thr = np.r_[np.inf, s[ends][::-1]]
+    return thr, tps, fps
+
+
+def youden_index(tps: np.ndarray, fps: np.ndarray) -> int:
+    """Index (>= 1, skipping the +inf start) of the point with the largest Youden's J,
+    compared exactly on integers (J * P * N = TP * N - FP * P); ties to the highest
+    threshold (the first in descending order)."""
+    n_pos, n_neg = int(tps[-1]), int(fps[-1])
+    j = tps[1:] * n_neg - fps[1:] * n_pos
+    return 1 + int(np.argmax(j))
+
+
+def closest_index(tps: np.ndarray, fps: np.ndarray) -> int:
+    """Index (>= 1) of the point closest to (0, 1), compared exactly among the points whose
+    float distance is within 1e-9 of the smallest; ties to the highest threshold."""
+    n_pos, n_neg = int(tps[-1]), int(fps[-1])
+    d = np.hypot(fps[1:] / n_neg, 1.0 - tps[1:] / n_pos)
+    near = np.flatnonzero(d <= d.min() * (1 + 1e-9) + 1e-15)
+    if near.shape[0] == 1:
+        return 1 + int(near[0])
+    # squared distance * P^2 * N^2, in Python integers (no overflow)
+    exact = [int(fps[1 + i]) ** 2 * n_pos**2 + (n_pos - int(tps[1 + i])) ** 2 * n_neg**2
+             for i in near]
+    return 1 + int(near[exact.index(min(exact))])
+
+
+def shared_scores(tps: np.ndarray, fps: np.ndarray) -> int:
+    """Ratings whose score equals at least one other rating's score."""
+    size = np.diff(tps + fps)
+    return int(size[size > 1].sum())
+
+
 def _roc_and_counts(y: np.ndarray, score: np.ndarray, positive: str
                     ) -> tuple[RocResult, np.ndarray, np.ndarray, np.ndarray]:
     """The RocResult plus every threshold's (thresholds, TP, FP) counts, from one sort."""
     n, n_pos = int(y.shape[0]), int(y.sum())
-    fpr, tpr, thr = roc_curve(y, score, drop_intermediate=False)
-    # roc_auc_score is auc(roc_curve(...)) for a binary truth: reuse the curve, not re-sort.
-    area = float(auc(fpr, tpr))
-    # Points 1.. have finite thresholds; point 0 is "nothing positive" (threshold +inf).
-    j = tpr[1:] - fpr[1:]
-    iy = 1 + int(np.argmax(j))  # first max = highest threshold among equals
-    d = np.hypot(fpr[1:], 1.0 - tpr[1:])
-    ic = 1 + int(np.argmin(d))
+    thr, tps, fps = binary_counts(y, score)
+    fpr, tpr = fps / fps[-1], tps / tps[-1]
+    # The area (trapezoids; tied scores count half), on counts: exact Mann-Whitney U / (P N).
+    area = float(np.sum(np.diff(fps) * (tps[1:] + tps[:-1])) / (2.0 * n_pos * (n - n_pos)))
+    iy, ic = youden_index(tps, fps), closest_index(tps, fps)
     youden = OperatingPoint(float(thr[iy]), float(fpr[iy]), float(tpr[iy]))
     closest = OperatingPoint(float(thr[ic]), float(fpr[ic]), float(tpr[ic]))
     # Same rule as roc_curve(drop_intermediate=True), applied after the (0, 0) start point.
-    fps, tps = np.rint(fpr * (n - n_pos)), np.rint(tpr * n_pos)
     inner = (np.r_[True, np.logical_or(np.diff(fps[1:], 2), np.diff(tps[1:], 2)), True]
              if fps.shape[0] > 3 else np.ones(fps.shape[0] - 1, dtype=bool))
     keep = np.r_[0, 1 + np.flatnonzero(inner)]
-    ties = n - (int(thr.shape[0]) - 1)  # one finite threshold per distinct score
     result = RocResult(positive, n, n_pos, n - n_pos, fpr[keep], tpr[keep], thr[keep], area,
-                       youden, closest, None, ties)
+                       youden, closest, None, shared_scores(tps, fps))
     return result, thr, tps, fps
 
 
@@ -205,7 +254,10 @@ class Histograms:
 
 
 def score_histograms(ratings: Ratings, bins: int = 20) -> Histograms:
-    edges = np.linspace(0.0, 1.0, bins + 1)
+    """Counts per bin [k/bins, (k+1)/bins), the last bin closed. Edges are k / bins (the
+    float nearest each decimal edge, so a score of exactly 0.15 starts its bin; linspace's
+    0.15000000000000002 put it in the bin below)."""
+    edges = np.arange(bins + 1) / bins
     counts: dict[str, np.ndarray] = {}
     totals: dict[str, int] = {}
     for code, name in enumerate(VERDICT_NAMES):
@@ -274,6 +326,24 @@ class GridResult:
     @property
     def step(self) -> float:
         return float(self.grid[1] - self.grid[0])
+
+    def point(self, t: float) -> tuple[float, float]:
+        """(FPR, TPR) of the grid threshold t (one of `grid`)."""
+        i = int(np.argmin(np.abs(self.grid - t)))
+        return float(self.fpr[i]), float(self.tpr[i])
+
+    def agrees(self, t: float, exact: OperatingPoint) -> str | None:
+        """How the corrected grid's threshold t compares with the exact operating point:
+        "same operating point" when the grid lands on the exact (FPR, TPR), "within one
+        step" when the thresholds are that close, else None. With few distinct scores a
+        whole plateau of grid thresholds gives the exact point, and the grid takes the lowest
+        of the plateau, far from the exact threshold in value but not in effect."""
+        fpr, tpr = self.point(t)
+        if abs(fpr - exact.fpr) <= 1e-12 and abs(tpr - exact.tpr) <= 1e-12:
+            return "same operating point"
+        if abs(t - exact.threshold) <= self.step + 1e-12:
+            return "within one step"
+        return None
 
 
 def _count_above(sorted_values: np.ndarray, t: np.ndarray) -> np.ndarray:
