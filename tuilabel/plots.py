@@ -15,9 +15,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tuilabel.analysis.calibration import Calibration
 from tuilabel.analysis.data import VERDICT_NAMES
+from tuilabel.analysis.intervals import Proportion
 from tuilabel.analysis.report import Report
 from tuilabel.analysis.roc import POSITIVE_WORDS, SCORE_WORDS, Histograms, PrResult, RocResult
+from tuilabel.analysis.selective import RiskCoverage
 from tuilabel.text import visible
 
 _LOCK = threading.Lock()
@@ -143,6 +146,52 @@ def histogram_plot(hist: Histograms, verdict: str, width: int = 80, height: int 
     return _build(setup, width, height, color)
 
 
+def risk_coverage_plot(rc: RiskCoverage, width: int = 80, height: int = 20, color: bool = False,
+                       mark: tuple[float, float] | None = None) -> str:
+    """Risk (share of kept labels that are wrong) against coverage (share of photos kept,
+    score >= t), with the overall error rate (keeping everything) and, when given, the
+    recommended threshold's point marked R."""
+
+    def setup(f) -> None:
+        x, y = _thin(rc.coverage, rc.risk)
+        f.draw(f.signal(x, y, marker="braille").lines().label(f"AURC {fmt(rc.aurc)}"))
+        f.draw(f.signal([0.0, 1.0], [rc.aurc_random] * 2, marker="dot").lines()
+               .label(f"keep all: {fmt(rc.aurc_random)} wrong"))
+        if mark is not None:
+            f.draw(f.signal([mark[0]], [mark[1]], marker="R").label("recommended threshold"))
+        f.legend(x=1, y=0, ha="right", va="bottom", relative=True)
+        f.ruler("x").lim(0, 1)
+        f.ruler("x").ticks(_TICKS)
+        f.ruler("y").lim(0, max(0.05, float(np.max(rc.risk)) * 1.05 if rc.risk.size else 1.0))
+        f.title("Risk-coverage: keep the labels whose score is at least t")
+        f.label("coverage (share of photos kept)", axis="x")
+        f.label("wrong", axis="y")
+
+    return _build(setup, width, height, color)
+
+
+def reliability_plot(cal: Calibration, width: int = 80, height: int = 20,
+                     color: bool = False) -> str:
+    """The CORP reliability diagram: the isotonic recalibration of the score (how often a
+    label with that score is right) against the score, and the diagonal of perfect
+    calibration."""
+
+    def setup(f) -> None:
+        x, y = _thin(np.repeat(cal.score, 2)[1:], np.repeat(cal.recalibrated, 2)[:-1])
+        f.draw(f.signal(x, y, marker="braille").lines().label("recalibrated (CORP)"))
+        f.draw(f.signal([0.0, 1.0], [0.0, 1.0], marker="dot").lines()
+               .label("perfectly calibrated"))
+        f.legend(x=1, y=0, ha="right", va="bottom", relative=True)
+        for axis in ("x", "y"):
+            f.ruler(axis).lim(0, 1)
+            f.ruler(axis).ticks(_TICKS)
+        f.title(f"Reliability (isotonic, CORP): Brier {fmt(cal.brier)}, ECE {fmt(cal.ece)}")
+        f.label("score", axis="x")
+        f.label("right", axis="y")
+
+    return _build(setup, width, height, color)
+
+
 # -- the text report -------------------------------------------------------------------------
 
 
@@ -167,6 +216,23 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+def ci(p: Proportion | None, digits: int = 3) -> str:
+    """'0.812 (0.790 to 0.833)': a proportion with its 95% interval."""
+    if p is None or p.value is None:
+        return "n/a"
+    return f"{fmt(p.value, digits)} ({fmt(p.low, digits)} to {fmt(p.high, digits)})"
+
+
+def _span(p: Proportion) -> str:
+    return f"({_pct(p.low)}-{_pct(p.high)})"
+
+
+def pct_ci(p: Proportion | None) -> str:
+    if p is None or p.value is None:
+        return "n/a"
+    return f"{_pct(p.value)} ({_pct(p.low)} to {_pct(p.high)})"
+
+
 def render_report(report: Report, width: int = 100, height: int = 30, color: bool = False
                   ) -> str:
     """The whole plain-text report: summary, plots, operating points, confusion matrix,
@@ -186,11 +252,19 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
     )
     for note in report.notes:
         out.append(f"  note: {visible(note)}")
+    for warning in report.warnings:
+        out.append(f"  warning: {warning}")
     out.append("")
+    dl = report.auc_delong
     auc_line = f"AUC {fmt(roc.auc)}"
+    intervals = []
+    if dl.low is not None:
+        intervals.append(f"DeLong {fmt(dl.low)} to {fmt(dl.high)}")
     if boot:
-        auc_line += (f" (95% bootstrap interval {fmt(boot.auc_low)} to {fmt(boot.auc_high)}, "
-                     f"{boot.n_used} resamples)")
+        intervals.append(f"bootstrap {fmt(boot.auc_low)} to {fmt(boot.auc_high)}, "
+                         f"{boot.n_used} resamples")
+    if intervals:
+        auc_line += f" (95% intervals: {'; '.join(intervals)})"
     ap_line = (f"average precision {fmt(report.pr.average_precision)} "
                f"(a random guess: {fmt(report.pr.prevalence)})")
     out += [auc_line + "; " + ap_line, ""]
@@ -204,6 +278,10 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
                      ("closest to (0,1)", roc.closest)):
         out.append(f"  {name:<26}t={fmt(pt.threshold, 4)}  FPR {fmt(pt.fpr)}  "
                    f"TPR {fmt(pt.tpr)}  J {fmt(pt.youden_j)}")
+    out.append("  (Youden's J maximises TPR + TNR, weighing a missed right label as much as a "
+               "wrong label kept, however common each is; closest to (0,1) minimises the "
+               "distance to the perfect corner, FPR 0 and TPR 1. Neither aims at a precision: "
+               "for that see the target precisions below.)")
     if boot:
         out.append(f"  Youden's threshold, 95% bootstrap interval: {fmt(boot.threshold_low, 4)} "
                    f"to {fmt(boot.threshold_high, 4)}"
@@ -223,8 +301,12 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
 
     how = "Youden's J" if at.chosen_by == "youden" else "--threshold"
     out.append(f"At threshold {fmt(at.threshold, 4)} ({how})")
-    out.append(f"  TPR {fmt(at.tpr)}   FPR {fmt(at.fpr)}   precision {fmt(at.precision)}   "
-               f"accuracy {fmt(at.accuracy)}")
+    iv = report.at_intervals
+    base = report.majority_baseline
+    commoner = (f"'{'yes' if roc.n_pos >= roc.n_neg else 'no'}'")
+    out.append(f"  TPR {ci(iv['tpr'])}   FPR {ci(iv['fpr'])}")
+    out.append(f"  precision {ci(iv['precision'])}   accuracy {ci(iv['accuracy'])}; always "
+               f"answering {commoner} scores {fmt(base.value)}   (95% Wilson intervals)")
     pos_name = "top1" if report.positive == "top1" else "top1/top5"
     out.append(f"  {'':<18}{'rated ' + pos_name:>16}{'rated otherwise':>18}")
     out.append(f"  {'score >= t':<18}{'TP ' + str(at.tp):>16}{'FP ' + str(at.fp):>18}")
@@ -273,7 +355,62 @@ def render_report(report: Report, width: int = 100, height: int = 30, color: boo
             out.append(f"  {visible(p.rater_a)[:15]:<16}{visible(p.rater_b)[:15]:<16}{p.n:>8}"
                        f"{_pct(p.observed):>8}{fmt(p.kappa):>8}{fmt(p.weighted_kappa):>10}")
         out.append("  (weighted: linear weights over top1 < top5 < none)")
+    out.append("")
+    out += _selective_section(report, width, height, color)
     return "\n".join(_wrap(line, width) for line in out) + "\n"
+
+
+def _selective_section(report: Report, width: int, height: int, color: bool) -> list[str]:
+    """Risk-coverage, target precisions, calibration, per-label precision, the plan and, last,
+    the recommendation."""
+    rc, rec, cal = report.risk_coverage, report.recommendation, report.calibration
+    out = ["Which threshold: keep a label when its score is at least t"]
+    mark = None
+    if rec.kept is not None and rec.precision is not None and rec.precision.value is not None:
+        mark = (rec.kept.value or 0.0, 1.0 - rec.precision.value)
+    out.append(risk_coverage_plot(rc, width, max(10, height * 2 // 3), color, mark))
+    out.append(f"  area under the risk-coverage curve (AURC, lower is better) {fmt(rc.aurc)}; "
+               f"a random ranking {fmt(rc.aurc_random)}, a perfect one {fmt(rc.aurc_best)}")
+    out.append("  target precision: the lowest t that reaches it, and the lowest t whose 95% "
+               "interval lies above it (sure)")
+    out.append(f"  {'target':>7} {'lowest t':>9} {'precision':>10} {'(95% interval)':<16}"
+               f"{'kept':>7} {'sure t':>9} {'precision':>10} {'(95% interval)':<16}{'kept':>7}")
+
+    def cells(thr: float | None, p: Proportion | None, kept: Proportion | None) -> str:
+        if thr is None or p is None or kept is None:
+            return f"{'none':>9} {'':>10} {'':<16}{'':>7}"
+        return (f"{fmt(thr, 4):>9} {_pct(p.value):>10} {_span(p):<16}"
+                f"{_pct(kept.value):>7}")
+
+    for t in report.targets:
+        out.append(f"  {_pct(t.target):>7} {cells(t.threshold, t.precision, t.kept)} "
+                   f"{cells(t.sure_threshold, t.sure_precision, t.sure_kept)}".rstrip())
+    out.append("")
+    out.append("Calibration: is a score of 0.7 right 70% of the time?")
+    out.append(reliability_plot(cal, width, max(10, height * 2 // 3), color))
+    out.append(f"  Brier score {fmt(cal.brier, 4)} = miscalibration {fmt(cal.miscalibration, 4)}"
+               f" - discrimination {fmt(cal.discrimination, 4)} + uncertainty "
+               f"{fmt(cal.uncertainty, 4)} (CORP decomposition); ECE {fmt(cal.ece, 4)} "
+               f"({cal.ece_bins} equal-mass bins)")
+    out.append("")
+    lab = report.labels
+    by = {"recommendation": "the recommended threshold", "user": "--threshold",
+          "youden": "Youden's J"}[lab.chosen_by]
+    out.append(f"Precision per top-1 label at t={fmt(lab.threshold, 4)} ({by}), labels with at "
+               f"least {lab.min_photos} rated photos")
+    if lab.rows or lab.other:
+        out.append(f"  {'label':<24}{'photos':>8}{'kept':>8}   precision (95% interval)")
+    for row in (*lab.rows, *((lab.other,) if lab.other else ())):
+        out.append(f"  {visible(row.label)[:23]:<24}{row.n:>8}{row.precision.n:>8}   "
+                   f"{pct_ci(row.precision)}")
+    if not lab.rows:
+        out.append(f"  no label has {lab.min_photos} rated photos yet (--min-label-photos)")
+    out.append("")
+    out.append(f"Plan: {report.plan.text}")
+    out.append("")
+    out.append(f"Recommendation: {rec.text}")
+    out.append(f"  Why: {rec.why}")
+    return out
 
 
 def _wrap(text: str, width: int) -> str:
@@ -282,3 +419,17 @@ def _wrap(text: str, width: int) -> str:
         return text
     indent = " " * (len(text) - len(text.lstrip()) + 2)
     return textwrap.fill(text, width, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def render_plan(report: Report) -> str:
+    """`tuilabel roc --plan`: the intervals now and how many ratings narrow them."""
+    roc, dl, rec = report.roc, report.auc_delong, report.recommendation
+    lines = [f"tuilabel roc --plan: {visible(report.source)}",
+             f"  {roc.n:,} rated photos ({roc.n_pos:,} positive: {POSITIVE_WORDS[roc.positive]})",
+             f"  AUC {fmt(roc.auc)}, 95% interval {fmt(dl.low)} to {fmt(dl.high)} (DeLong)"]
+    if rec.threshold is not None:
+        lines.append(f"  precision at t={rec.threshold:.4g}: {pct_ci(rec.precision)} (Wilson), "
+                     f"{_pct(rec.kept.value if rec.kept else None)} of photos kept")
+    lines.append(f"  {report.plan.text}")
+    return "\n".join(lines) + "\n"
+

@@ -14,6 +14,7 @@ import numpy as np
 
 from tuilabel.analysis.agreement import Agreement, agreement
 from tuilabel.analysis.bootstrap import BootstrapResult, bootstrap
+from tuilabel.analysis.calibration import Calibration, calibration
 from tuilabel.analysis.data import (
     Ratings,
     RatingTable,
@@ -23,6 +24,7 @@ from tuilabel.analysis.data import (
     read_tsv,
     table_from_columns,
 )
+from tuilabel.analysis.intervals import AucInterval, Proportion, delong, proportion
 from tuilabel.analysis.roc import (
     POSITIVE_WORDS,
     GridResult,
@@ -39,7 +41,25 @@ from tuilabel.analysis.roc import (
     top_labels,
     undefined_message,
 )
+from tuilabel.analysis.selective import (
+    DEFAULT_MIN_LABEL_PHOTOS,
+    DEFAULT_PLAN_WIDTH,
+    DEFAULT_TARGETS,
+    LabelBreakdown,
+    Plan,
+    Recommendation,
+    RiskCoverage,
+    TargetThreshold,
+    per_label,
+    plan,
+    recommend,
+    risk_coverage,
+    target_thresholds,
+)
 from tuilabel.errors import DataError, InputError
+
+#: Below this share of positives (or of negatives) accuracy and Youden's J mislead.
+RARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,16 @@ class Report:
     grid: GridResult
     bootstrap: BootstrapResult | None
     agreement: Agreement | None
+    auc_delong: AucInterval  # DeLong's 95% interval, beside the bootstrap's
+    at_intervals: dict[str, Proportion]  # tpr, fpr, precision, accuracy at the threshold
+    majority_baseline: Proportion  # accuracy of always answering the commoner class
+    warnings: tuple[str, ...]  # e.g. positives too rare for accuracy and Youden's J
+    risk_coverage: RiskCoverage
+    targets: tuple[TargetThreshold, ...]
+    recommendation: Recommendation
+    calibration: Calibration
+    labels: LabelBreakdown
+    plan: Plan
 
     @property
     def optimistic(self) -> bool:
@@ -67,12 +97,42 @@ class Report:
         return self.at_threshold.chosen_by == "youden"
 
 
+def at_intervals(m: ThresholdMetrics) -> dict[str, Proportion]:
+    """Wilson 95% intervals of TPR, FPR, precision and accuracy at one threshold."""
+    return {"tpr": proportion(m.tp, m.tp + m.fn), "fpr": proportion(m.fp, m.fp + m.tn),
+            "precision": proportion(m.tp, m.tp + m.fp),
+            "accuracy": proportion(m.tp + m.tn, m.n)}
+
+
+def rare_warning(n_pos: int, n: int, youden: ThresholdMetrics, positive: str
+                 ) -> str | None:
+    """A warning when one class is so rare that accuracy and Youden's J mislead."""
+    share = n_pos / n
+    if min(share, 1 - share) >= RARE:
+        return None
+    verdict = POSITIVE_WORDS[positive]
+    if share < RARE:
+        return (f"positives are rare ({100 * share:.1f}% of photos: {verdict}): always "
+                f"answering 'no' scores an accuracy of {1 - share:.3f}, and Youden's J weighs "
+                "a missed right label as much as a wrong one kept, so its threshold keeps "
+                f"many wrong labels (precision {youden.precision or 0:.3f}); judge by the "
+                "precision, the risk-coverage curve and the target-precision thresholds")
+    return (f"negatives are rare ({100 * (1 - share):.1f}% of photos): always answering 'yes' "
+            f"({verdict}) scores an accuracy of {share:.3f}; accuracy and Youden's J say "
+            "little here, judge by the precision and the risk-coverage curve")
+
+
 def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None = None,
             n_bootstrap: int = 1000, seed: int | None = None, rater: str | None = None,
             model: str | None = None, agreement: Agreement | None = None,
-            on_bootstrap: Callable[[int, int], None] | None = None) -> Report:
+            on_bootstrap: Callable[[int, int], None] | None = None,
+            targets: tuple[float, ...] = DEFAULT_TARGETS,
+            min_label_photos: int = DEFAULT_MIN_LABEL_PHOTOS,
+            plan_width: float = DEFAULT_PLAN_WIDTH) -> Report:
     """Everything `tuilabel roc` reports. Raises DataError when the ROC is undefined.
-    `on_bootstrap(done, total)` follows the resamples."""
+    `on_bootstrap(done, total)` follows the resamples. `targets` are the target precisions,
+    `min_label_photos` the smallest label shown on its own, `plan_width` the full width of
+    the 95% intervals the plan aims at."""
     y, s = ratings.binary(positive)
     message = undefined_message(int(y.shape[0]), int(y.sum()), positive)
     if message:
@@ -96,6 +156,16 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
     youden_metrics = metrics_at(y, s, roc.youden.threshold, "youden")
     at = youden_metrics if threshold is None else metrics_at(y, s, threshold, "user")
     pr = pr_from_counts(tps, fps, thr)
+    warning = rare_warning(roc.n_pos, roc.n, youden_metrics, positive)
+    keep = np.flatnonzero(np.isin(thr, roc.thresholds))
+    goals = target_thresholds(thr, tps, fps, targets)
+    rec = recommend(goals, positive)
+    if rec.threshold is not None:
+        label_t, label_by = rec.threshold, "recommendation"
+    else:
+        label_t, label_by = at.threshold, at.chosen_by
+    majority = max(roc.n_pos, roc.n_neg)
+    assert roc.auc is not None
     return Report(
         source=ratings.source, positive=positive, rater=rater, model=model,
         n_read=ratings.n_read, n=ratings.n, notes=tuple(notes), roc=roc, pr=pr,
@@ -106,6 +176,17 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
         bootstrap=(bootstrap(y, s, n_bootstrap, seed, on_batch=on_bootstrap)
                    if n_bootstrap > 0 else None),
         agreement=agreement,
+        auc_delong=delong(tps, fps),
+        at_intervals=at_intervals(at),
+        majority_baseline=proportion(majority, roc.n),
+        warnings=(warning,) if warning else (),
+        risk_coverage=risk_coverage(thr, tps, fps, keep),
+        targets=goals,
+        recommendation=rec,
+        calibration=calibration(thr, tps, fps, s, y),
+        labels=per_label(y, s, ratings.label1, ratings.labels, label_t, label_by,
+                         min_label_photos),
+        plan=plan(roc.auc, roc.n, roc.n_pos, rec, plan_width),
     )
 
 
@@ -141,11 +222,26 @@ def run(*, db: str | None = None, tsv: str | None = None, rater: str | None = No
         model: str | None = None, positive: str = "top1", threshold: float | None = None,
         n_bootstrap: int = 1000, seed: int | None = None,
         on_stage: Callable[[str], None] | None = None,
-        on_bootstrap: Callable[[int, int], None] | None = None) -> Report:
+        on_bootstrap: Callable[[int, int], None] | None = None,
+        targets: tuple[float, ...] = DEFAULT_TARGETS,
+        min_label_photos: int = DEFAULT_MIN_LABEL_PHOTOS,
+        plan_width: float = DEFAULT_PLAN_WIDTH) -> Report:
     """Load ratings from a store or a TSV export and analyse them (what the CLI calls).
     `on_stage(text)` names each stage as it starts, `on_bootstrap(done, total)` follows the
-    resamples (for a progress bar)."""
+    resamples (for a progress bar). Raises InputError for a bad option, DataError when there
+    is nothing to analyse."""
     stage = on_stage or (lambda _text: None)
+    for target in targets:
+        if not (math.isfinite(target) and 0.0 < target <= 1.0):
+            raise InputError(f"--target-precision must be above 0 and at most 1, not {target}")
+    if not targets:
+        targets = DEFAULT_TARGETS
+    if min_label_photos < 1:
+        raise InputError(f"--min-label-photos must be 1 or more, not {min_label_photos}")
+    if not (math.isfinite(plan_width) and 0.0 < plan_width < 1.0):
+        raise InputError(f"--plan-width must be between 0 and 1, not {plan_width}")
+    more = {"targets": tuple(sorted(set(targets))), "min_label_photos": min_label_photos,
+            "plan_width": plan_width}
     if positive not in ("top1", "top5"):
         raise InputError(f"--positive must be top1 or top5, not {positive!r}")
     if threshold is not None and not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
@@ -164,13 +260,13 @@ def run(*, db: str | None = None, tsv: str | None = None, rater: str | None = No
         ratings = load_tsv(tsv, positive)
         stage(f"analysing {ratings.n:,} ratings")
         return analyse(ratings, positive=positive, threshold=threshold,
-                       n_bootstrap=n_bootstrap, seed=seed, on_bootstrap=on_bootstrap)
+                       n_bootstrap=n_bootstrap, seed=seed, on_bootstrap=on_bootstrap, **more)
     stage("reading ratings from the store")
     ratings, table = load_store(db, rater, model)
     stage(f"analysing {ratings.n:,} ratings")
     return analyse(ratings, positive=positive, threshold=threshold, n_bootstrap=n_bootstrap,
                    seed=seed, rater=rater, model=model, agreement=agreement(table),
-                   on_bootstrap=on_bootstrap)
+                   on_bootstrap=on_bootstrap, **more)
 
 
 # -- JSON ------------------------------------------------------------------------------------

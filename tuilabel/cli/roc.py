@@ -76,6 +76,25 @@ def roc(
         typer.Option("--height", help="ROC plot height in rows (default: the terminal's).",
                      show_default=False, min=10),
     ] = None,
+    target_precision: Annotated[
+        list[float] | None,
+        typer.Option("--target-precision", help="A precision to find the lowest threshold for "
+                     "(repeatable; default 0.8, 0.9, 0.95 and 0.99).", show_default=False),
+    ] = None,
+    min_label_photos: Annotated[
+        int,
+        typer.Option("--min-label-photos", help="Labels with fewer rated photos are pooled in "
+                     "the per-label precision table."),
+    ] = 30,
+    plan: Annotated[
+        bool,
+        typer.Option("--plan", help="Print only how many ratings would narrow the 95% "
+                     "intervals of the AUC and of the precision to --plan-width."),
+    ] = False,
+    plan_width: Annotated[
+        float,
+        typer.Option("--plan-width", help="Full width of the 95% intervals the plan aims at."),
+    ] = 0.05,
 ) -> None:
     """Draw the ROC curve of the top-1 score against the ratings; find the threshold to trust."""
     import json
@@ -84,7 +103,7 @@ def roc(
 
     from tuilabel.analysis.report import report_to_dict, run
     from tuilabel.errors import InputError
-    from tuilabel.plots import render_report
+    from tuilabel.plots import render_plan, render_report
     from tuilabel.progress import progress_bar
 
     if from_tsv is None:
@@ -97,7 +116,9 @@ def roc(
                      n_bootstrap=n_bootstrap, seed=seed,
                      on_stage=lambda text: bar.update(status=text),
                      on_bootstrap=lambda done, total: bar.update(
-                         completed=done, total=total, status="bootstrap"))
+                         completed=done, total=total, status="bootstrap"),
+                     targets=tuple(target_precision or ()), min_label_photos=min_label_photos,
+                     plan_width=plan_width)
     size = shutil.get_terminal_size((100, 30))
     w = width or max(30, size.columns - 1)
     h = height or max(10, min(size.lines - 2, w // 2))
@@ -108,6 +129,8 @@ def roc(
             raise InputError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
     if as_json:
         sys.stdout.write(json.dumps(report_to_dict(report), allow_nan=False) + "\n")
+    elif plan:
+        sys.stdout.write(render_plan(report))
     else:
         color = sys.stdout.isatty()
         sys.stdout.write(render_report(report, w, h, color=color))
