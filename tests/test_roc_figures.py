@@ -274,3 +274,22 @@ def test_json_and_text_carry_every_new_figure_with_its_interval(tmp_path):
     bad = run_cli("roc", "--from", str(path), "--target-precision", "0")
     assert bad.returncode == 2 and "--target-precision" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_live_summary_for_the_tui_gives_the_reports_figures():
+    from tuilabel.analysis import live_summary
+
+    y, s = generated(800, 14, decimals=3)
+    n = y.shape[0]
+    columns = {"image_id": list(range(1, n + 1)), "rater": ["ann"] * n,
+               "verdict": ["top1" if v else "none" for v in y], "score1": s.tolist(),
+               "label1": ["cat"] * n}
+    live = live_summary(columns, "live")
+    report = analyse(ratings_of(y, s), n_bootstrap=0)
+    assert live.roc.auc == pytest.approx(roc_auc_score(y, s))
+    assert live.auc_delong == report.auc_delong
+    assert live.recommendation == report.recommendation
+    assert live.plan == report.plan
+    empty = live_summary({"image_id": [], "rater": [], "verdict": [], "score1": [],
+                          "label1": []}, "live")
+    assert not empty.roc.defined and empty.plan is None

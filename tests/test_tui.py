@@ -267,6 +267,7 @@ def test_roc_screen_shows_the_ratings_so_far_and_refreshes(sqlite_url, tmp_path,
             await until(pilot, lambda: "AUC 1.000" in text(), timeout=60, what="the ROC")
             assert "4 photos rated (2 top-1 right, 2 not)" in text()
             assert "FPR" in text() and "Youden" in text()
+            assert "Hanley-McNeil" in text() and "4 rated so far" in text()  # the plan line
             # rating keys do nothing while the photo is hidden
             await pilot.press("j")
             await pilot.pause(0.2)

@@ -3,7 +3,9 @@
 Pure functions over numpy arrays that return dataclasses; no terminal, no plotting (that is
 `tuilabel.plots`). Nothing here imports TensorFlow, Textual or Typer.
 
-For a live view (the TUI's `r` key in `tuilabel score`), two cheap calls, no bootstrap:
+For a live view (the TUI's `r` key in `tuilabel score`), two cheap calls, no bootstrap
+(`live_summary(columns, source)` adds DeLong's interval, the recommended threshold with its
+precision interval and the plan line, from the same sort):
 
     from tuilabel.analysis import roc_from_store
     from tuilabel.plots import roc_plot
@@ -24,6 +26,8 @@ PR curve, bootstrap and rater agreement.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tuilabel.analysis.agreement import Agreement, PairAgreement, agreement, kappas
@@ -37,23 +41,37 @@ from tuilabel.analysis.data import (
     read_tsv,
     table_from_columns,
 )
+from tuilabel.analysis.intervals import AucInterval, Proportion, delong, proportion
 from tuilabel.analysis.report import Report, analyse, report_to_dict, run
 from tuilabel.analysis.roc import (
     GridResult,
     OperatingPoint,
     RocResult,
     ThresholdMetrics,
+    _roc_and_counts,
     notebook_grid,
     roc_from_ratings,
     roc_result,
     undefined_message,
+)
+from tuilabel.analysis.selective import (
+    Plan,
+    Recommendation,
+    plan,
+    recommend,
+    target_thresholds,
 )
 
 __all__ = [
     "VERDICT_NAMES",
     "Agreement",
     "BootstrapResult",
+    "AucInterval",
     "GridResult",
+    "LiveSummary",
+    "Plan",
+    "Proportion",
+    "Recommendation",
     "OperatingPoint",
     "PairAgreement",
     "RatingTable",
@@ -64,8 +82,11 @@ __all__ = [
     "agreement",
     "analyse",
     "bootstrap",
+    "delong",
     "kappas",
+    "live_summary",
     "notebook_grid",
+    "proportion",
     "ratings_from_table",
     "read_tsv",
     "report_to_dict",
@@ -88,6 +109,32 @@ def roc_from_columns(columns: dict[str, list], source: str, rater: str | None = 
     if table.n == 0:
         return roc_result(np.zeros(0, bool), np.zeros(0), positive)
     return roc_from_ratings(ratings_from_table(table, rater, source), positive)
+
+
+@dataclass(frozen=True)
+class LiveSummary:
+    """What the TUI's ROC screen shows: the curve, the AUC's DeLong interval, the
+    recommended threshold with its precision interval, and the plan line."""
+
+    roc: RocResult
+    auc_delong: AucInterval | None
+    recommendation: Recommendation | None
+    plan: Plan | None
+
+
+def live_summary(columns: dict[str, list], source: str, positive: str = "top1") -> LiveSummary:
+    """`roc_from_columns` plus the intervals, the recommendation and the plan (one sort, no
+    bootstrap); fields other than `roc` are None while the ROC is undefined."""
+    table = table_from_columns(columns)
+    if table.n == 0:
+        return LiveSummary(roc_result(np.zeros(0, bool), np.zeros(0), positive), None, None, None)
+    y, s = ratings_from_table(table, None, source).binary(positive)
+    if undefined_message(int(y.shape[0]), int(y.sum()), positive):
+        return LiveSummary(roc_result(y, s, positive), None, None, None)
+    roc, thr, tps, fps = _roc_and_counts(y, s, positive)
+    rec = recommend(target_thresholds(thr, tps, fps), positive)
+    assert roc.auc is not None
+    return LiveSummary(roc, delong(tps, fps), rec, plan(roc.auc, roc.n, roc.n_pos, rec))
 
 
 def roc_from_store(store, rater: str | None = None, model: str | None = None,

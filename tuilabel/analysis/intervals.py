@@ -68,7 +68,8 @@ def proportion(k: int, n: int) -> Proportion:
 @dataclass(frozen=True)
 class AucInterval:
     """The AUC with DeLong's standard error and 95% interval (None when undefined: fewer than
-    two positives or two negatives)."""
+    two positives or two negatives, or a standard error of 0 when the classes do not overlap,
+    where the method has nothing to say)."""
 
     auc: float
     se: float | None
@@ -93,6 +94,8 @@ def delong(tps: np.ndarray, fps: np.ndarray) -> AucInterval:
     s10 = float(np.sum(p_g * (v10 - auc) ** 2) / (n_pos - 1))
     s01 = float(np.sum(n_g * (v01 - auc) ** 2) / (n_neg - 1))
     se = math.sqrt(max(s10 / n_pos + s01 / n_neg, 0.0))
+    if se == 0.0:  # perfect (or perfectly wrong) separation: DeLong has no interval to give
+        return AucInterval(auc, se, None, None)
     return AucInterval(auc, se, max(0.0, auc - Z95 * se), min(1.0, auc + Z95 * se))
 
 

@@ -40,19 +40,33 @@ class RocView:
 
     def build(self, columns: dict[str, list], width: int, height: int) -> str:
         """The report as text with ANSI colours (run in a worker thread)."""
-        from tuilabel.analysis import roc_from_columns
-        from tuilabel.plots import fmt, roc_plot
+        from tuilabel.analysis import live_summary
+        from tuilabel.plots import fmt, pct_ci, roc_plot
 
-        result = roc_from_columns(columns, "ratings so far")
+        live = live_summary(columns, "ratings so far")
+        result = live.roc
         stamp = time.strftime("%H:%M:%S")
+        lines = 2
         if result.defined:
             y, c = result.youden, result.closest
+            dl = live.auc_delong
+            interval = (f" (95% {fmt(dl.low)} to {fmt(dl.high)}, DeLong)"
+                        if dl is not None and dl.low is not None else "")
             head = (
-                f"AUC {fmt(result.auc)}   Youden's J threshold {fmt(y.threshold)} "
+                f"AUC {fmt(result.auc)}{interval}   Youden's J threshold {fmt(y.threshold)} "
                 f"(TPR {fmt(y.tpr)}, FPR {fmt(y.fpr)})   closest to (0,1) {fmt(c.threshold)}\n"
                 f"{result.n} photos rated ({result.n_pos} top-1 right, {result.n_neg} not)"
                 f" · updated {stamp}, every few seconds and after each rating"
             )
+            rec = live.recommendation
+            if rec is not None and rec.threshold is not None:
+                head += (f"\nscore >= {rec.threshold:.4g}: precision {pct_ci(rec.precision)}"
+                         f" (Wilson), {fmt(rec.kept.value if rec.kept else None)} of photos "
+                         f"kept{'' if rec.sure else ', not yet sure'}")
+                lines += 1
+            if live.plan is not None:
+                head += f"\n{live.plan.text}"
+                lines += 1 + len(live.plan.text) // max(width, 40)
         else:
             head = f"{result.message}\nupdated {stamp}"
-        return head + "\n\n" + roc_plot(result, width, max(8, height - 3), color=True)
+        return head + "\n\n" + roc_plot(result, width, max(8, height - lines - 1), color=True)
