@@ -154,3 +154,49 @@ def test_256_colour_terminal_gets_palette_colours(tmux, tmp_path):
     assert "38;5;160" in screen and "48;5;20" in screen
     assert "38;2;220;30;30" not in screen
     tmux("send-keys", "-t", "score", "q")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # a zombie (exited, not yet reaped by its parent) is gone too
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_a_hung_up_terminal_ends_score_within_seconds(tmux, tmp_path, trial):
+    """kill-server after a key: the app must be gone within 2 s, its rating kept and its
+    claims released. It stayed for good in half the trials, blocked writing its shutdown
+    sequences to a terminal that no longer existed."""
+    from tuilabel.store import open_store
+
+    db = str(tmp_path / "t.db")
+    ids = fill_store(db, tmp_path / "photos", n=8)
+    pidfile = tmp_path / "pid"
+    command = (
+        f"cd {REPO} && echo $$ > {pidfile} && exec env PYTHONPATH={REPO} "
+        f"TUILABEL_CACHE={tmp_path / 'cache'} TERM=xterm-256color {sys.executable} "
+        f"-m tuilabel score --db {db} --rater dora --order oldest"
+    )
+    tmux("new-session", "-d", "-s", "score", "-x", "100", "-y", "30", command)
+    tmux.wait_for(lambda s: "rated  0 of 8" in s and "tweet  1000" in s, what="the app")
+    pid = int(pidfile.read_text())
+    tmux("send-keys", "-t", "score", "j")
+    tmux.wait_for(lambda s: "✓ stored" in s, what="the stored message")
+    tmux.kill()
+    hung_up = time.monotonic()
+    while not _gone(pid) and time.monotonic() - hung_up < 20:
+        time.sleep(0.05)
+    took = time.monotonic() - hung_up
+    if not _gone(pid):
+        os.kill(pid, 9)
+    assert took < 2.0, f"score still running {took:.1f} s after the hang-up"
+    assert ratings(db) == {ids[0]: "top1"}
+    with open_store(db) as store:  # nothing of dora's left claimed
+        assert [img.id for img in store.claim_next("erin", n=8, order="oldest")] == ids[1:]

@@ -45,13 +45,12 @@ def refuse_output_onto_database(output: str | os.PathLike[str] | None, db: str |
     if output is None or str(output) == "-":
         return
     from tuilabel.store import default_db
+    from tuilabel.store.target import SQLiteTarget, parse_target
 
-    target = str(db) if db is not None else default_db()
-    scheme, sep, rest = target.partition("://")
-    if sep:
-        if scheme.lower() != "sqlite":
-            return  # a server database: no file here to overwrite
-        target = rest
+    parsed = parse_target(str(db) if db is not None else default_db())
+    if not isinstance(parsed, SQLiteTarget):
+        return  # a server database: no file here to overwrite
+    target = parsed.path
     out = os.path.realpath(output)
     for suffix in ("", "-wal", "-shm", "-journal"):
         path = target + suffix

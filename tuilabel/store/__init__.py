@@ -45,23 +45,16 @@ def open_store(db: str | os.PathLike[str] | None = None, *, create: bool = True)
     `create=False` refuses to create a new SQLite file (for commands that only read).
     Raises StoreError when the database cannot be opened.
     """
-    target = str(db) if db is not None else default_db()
-    scheme, sep, _ = target.partition("://")
-    if sep:
-        scheme = scheme.lower()
-        if scheme in ("mysql", "mariadb", "mysql+pymysql"):
-            from tuilabel.store.mysql import MySQLStore
+    from tuilabel.store.target import MySQLTarget, parse_target
 
-            return MySQLStore.from_url(target, create=create)
-        if scheme == "sqlite":
-            target = target[len("sqlite://") :]
-        else:
-            raise StoreError(
-                f"unknown database scheme {scheme + '://'!r}: use a file path or mysql://user@host/db"
-            )
+    target = parse_target(str(db) if db is not None else default_db())
+    if isinstance(target, MySQLTarget):
+        from tuilabel.store.mysql import MySQLStore
+
+        return MySQLStore.from_url(str(db) if db is not None else default_db(), create=create)
     from tuilabel.store.sqlite import SQLiteStore
 
-    path = Path(target)
+    path = Path(target.path)
     if not create and not path.exists():
         raise StoreError(f"no database at {path}: run `tuilabel label` or `tuilabel load` first")
     return SQLiteStore(path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -117,6 +117,9 @@ class Store(ABC):
 
     #: A description of the database for messages (a path, or a URL without any password).
     name: str
+    #: Called (on the store's thread) with a short note such as "reconnecting…" before the
+    #: store retries a transient failure (deadlock, lost connection); None: say nothing.
+    on_retry: Callable[[str], None] | None = None
 
     # -- images ---------------------------------------------------------------------------
     @abstractmethod

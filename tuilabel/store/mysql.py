@@ -1,10 +1,12 @@
 """The MySQL/MariaDB backend, chosen by a URL: mysql://user@host:3306/dbname.
 
-The password comes from TUILABEL_DB_PASSWORD, else the URL, else the user's ~/.my.cnf
-([client] section). It is never part of `name`, a message or a log line. The database is
-created when missing (if the user may). The connection runs in autocommit mode, so every read
-sees the latest committed data (several raters share one database); writes are explicit
-transactions, and claims are serialised across processes with a named server lock.
+The password comes from TUILABEL_DB_PASSWORD, else the URL, else the user's ~/.my.cnf (read
+as MySQL's client reads it, see mycnf.py). It is never part of `name`, a message or a log line.
+The database is created when missing (if the user may). The connection runs in autocommit
+mode, so every read sees the latest committed data (several raters share one database); writes
+are explicit transactions, and claims are serialised across processes with a named server
+lock. A deadlock, a lock wait timeout or a lost connection (a restarted server) is retried by
+`SQLStore._run`, reconnecting first when the connection is gone.
 """
 
 from __future__ import annotations
@@ -13,42 +15,50 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
 
 from tuilabel.errors import StoreError
-from tuilabel.store.schema import MYSQL_MIGRATIONS
+from tuilabel.store.mycnf import read_option_file, text
 from tuilabel.store.sql import SQLStore
+from tuilabel.store.target import MySQLTarget, parse_target
 
 PASSWORD_ENV = "TUILABEL_DB_PASSWORD"
 _DB_NAME = re.compile(r"^[A-Za-z0-9_$]{1,64}$")
 CONNECT_TIMEOUT = 10
 LOCK_SECONDS = 10
 
-
-def _redacted(user: str | None, host: str, port: int, database: str) -> str:
-    who = f"{user}@" if user else ""
-    return f"mysql://{who}{host}:{port}/{database}"
+#: Server errors after which the transaction was rolled back and may simply run again:
+#: 1213 deadlock, 1205 lock wait timeout.
+RETRY_ERRORS = frozenset({1205, 1213})
+#: Errors that mean the connection is gone (a restarted or unreachable server): reconnect,
+#: then run again. 2002/2003 cannot connect, 2006 server has gone away, 2013 lost connection
+#: during a query, 2055 lost connection (MySQL 8), 1053 server shutdown in progress, 1927
+#: connection killed (MariaDB), 4031 disconnected for inactivity (MySQL 8).
+RECONNECT_ERRORS = frozenset({1053, 1927, 2002, 2003, 2006, 2013, 2055, 4031})
 
 
 class MySQLStore(SQLStore):
     driver_error = pymysql.MySQLError
+    placeholder = "%s"
+    column_types = {"id": "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY", "int": "INT",
+                    "bigint": "BIGINT", "float": "DOUBLE", "str": "VARCHAR({width})",
+                    "text": "TEXT"}
+    table_options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
-    def __init__(self, *, host: str, port: int, user: str | None, password: str | None,
-                 database: str, read_default_file: str | None = None,
+    def __init__(self, *, host: str, port: int, user: str | None,
+                 password: str | bytes | None, database: str,
                  unix_socket: str | None = None, create: bool = True) -> None:
         super().__init__()
         if not _DB_NAME.match(database):
             raise StoreError(
                 f"database name {database!r} is not allowed: use letters, digits, _ and $"
             )
-        self.name = _redacted(user, host, port, database)
+        self.name = MySQLTarget(host, port, user, None, database).name
         self.database = database
-        self._in_write = False
         kwargs: dict[str, Any] = {
             "host": host, "port": port, "charset": "utf8mb4", "autocommit": True,
             "connect_timeout": CONNECT_TIMEOUT,
@@ -56,11 +66,12 @@ class MySQLStore(SQLStore):
         if user:
             kwargs["user"] = user
         if password is not None:
-            kwargs["password"] = password
-        if read_default_file:
-            kwargs["read_default_file"] = read_default_file
+            # Bytes as typed: PyMySQL would encode a str as Latin-1, not as the server hashed it.
+            kwargs["password"] = password.encode("utf-8", "surrogateescape") \
+                if isinstance(password, str) else password
         if unix_socket:
             kwargs["unix_socket"] = unix_socket
+        self._connect_args = kwargs
         try:
             self.conn = pymysql.connect(**kwargs)
         except pymysql.MySQLError as exc:
@@ -88,76 +99,62 @@ class MySQLStore(SQLStore):
             raise StoreError(
                 f"cannot create or use database {self.name}: {_reason(exc)}"
             ) from exc
+        self._connect_args["database"] = database  # a reconnection opens it directly
         self._migrate(
-            MYSQL_MIGRATIONS,
             "CREATE TABLE IF NOT EXISTS migrations (name VARCHAR(191) PRIMARY KEY, "
             "applied_at VARCHAR(32)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         )
 
     @classmethod
     def from_url(cls, url: str, *, create: bool = True) -> MySQLStore:
-        """Open the database a mysql:// URL names (see the module docstring for passwords)."""
-        try:
-            parts = urlsplit(url)
-            port = parts.port or 3306
-        except ValueError:  # its message may quote a piece of the password: not shown
-            raise StoreError(
-                "bad database URL: use mysql://user@host:port/dbname, the password in "
-                "TUILABEL_DB_PASSWORD"
-            ) from None
-        database = unquote(parts.path.lstrip("/"))
-        if not database:
-            raise StoreError("the database URL names no database: use mysql://user@host/dbname")
-        password = os.environ.get(PASSWORD_ENV)
-        if parts.password is not None:
+        """Open the database a mysql:// URL names (see the module docstring for passwords).
+        Raises StoreError for a URL that does not parse, an unreadable ~/.my.cnf or a server
+        that refuses; no message holds the password."""
+        target = parse_target(url)
+        if not isinstance(target, MySQLTarget):
+            raise StoreError("not a mysql:// URL: use mysql://user@host:port/dbname")
+        password: str | bytes | None = os.environ.get(PASSWORD_ENV)
+        if target.password is not None:
             print("tuilabel: warning: a password in the database URL is visible in the process "
                   f"list and shell history; prefer {PASSWORD_ENV} or ~/.my.cnf", file=sys.stderr)
             if password is None:
-                password = unquote(parts.password)
-        cnf = Path("~/.my.cnf").expanduser()
-        query = parse_qs(parts.query)
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=port,
-            user=unquote(parts.username) if parts.username else None,
-            password=password,
-            database=database,
-            read_default_file=str(cnf) if cnf.is_file() else None,
-            unix_socket=(query.get("unix_socket") or [None])[0],
-            create=create,
-        )
+                password = target.password
+        cnf_path = Path("~/.my.cnf").expanduser()
+        cnf = read_option_file(cnf_path) if cnf_path.is_file() else {}
+        if password is None and "password" in cnf:
+            password = cnf["password"]
+        port = target.port
+        if port is None and "port" in cnf:
+            try:
+                port = int(cnf["port"])
+            except ValueError:
+                raise StoreError(f"{cnf_path}: port is not a number") from None
+        socket = (target.query.get("unix_socket") or [None])[0]
+        if socket is None and not target.host and "socket" in cnf:
+            socket = text(cnf["socket"])
+        user = target.user or (text(cnf["user"]) if cnf.get("user") else None)
+        host = target.host or (text(cnf["host"]) if cnf.get("host") else "127.0.0.1")
+        return cls(host=host, port=port or 3306, user=user, password=password,
+                   database=target.database, unix_socket=socket, create=create)
 
     def _fail(self, action: str, exc: BaseException) -> StoreError:
+        if self._transient(exc) == "reconnect":
+            return StoreError(f"{self.name}: {action} failed: the server could not be reached "
+                              f"for {self.retry_seconds:g} s ({_reason(exc)})")
         return StoreError(f"{self.name}: {action} failed: {_reason(exc)}")
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    # -- backend hooks (see SQLStore) ---------------------------------------------------------
+    def _cursor_execute(self, sql: str, params: Sequence[Any]) -> Any:
         cur = self.conn.cursor()
-        cur.execute(sql.replace("?", "%s"), tuple(params) if params else None)
+        cur.execute(sql, tuple(params) if params else None)
         return cur
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         with self.conn.cursor() as cur:
             return int(cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows]) or 0)
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        if self._in_write:
-            yield
-            return
-        self.conn.begin()
-        self._in_write = True
-        try:
-            yield
-        except BaseException:
-            try:
-                self.conn.rollback()
-            except pymysql.MySQLError:
-                pass
-            raise
-        else:
-            self.conn.commit()
-        finally:
-            self._in_write = False
+    def _last_row_id(self, cursor: Any) -> int:
+        return int(cursor.lastrowid)
 
     @contextmanager
     def _claim_lock(self) -> Iterator[None]:
@@ -170,20 +167,40 @@ class MySQLStore(SQLStore):
         try:
             yield
         finally:
-            self._scalar("SELECT RELEASE_LOCK(?)", [lock])
+            with suppress(pymysql.MySQLError):  # a lost connection released it already
+                self._scalar("SELECT RELEASE_LOCK(?)", [lock])
 
     def _insert_ignore(self, table: str, columns: Sequence[str]) -> str:
         marks = ", ".join("?" * len(columns))
         return (f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
                 "ON DUPLICATE KEY UPDATE id = id")
 
+    def _transient(self, exc: BaseException) -> str | None:
+        if isinstance(exc, pymysql.err.InterfaceError):  # "(0, '')": the socket is closed
+            return "reconnect"
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in RETRY_ERRORS:
+            return "retry"
+        if code in RECONNECT_ERRORS:
+            return "reconnect"
+        return None
+
+    def _reconnect(self) -> None:
+        with suppress(Exception):
+            self.conn.close()
+        self.conn = pymysql.connect(**self._connect_args)
+
     def _close(self) -> None:
         self.conn.close()
 
 
 def _reason(exc: BaseException) -> str:
-    """The driver's message without its tuple wrapping: `(1045, "Access denied ...")`."""
+    """The driver's message without its tuple wrapping: `(1045, "Access denied ...")`; never
+    empty (a closed connection raises `InterfaceError(0, '')`)."""
     args = getattr(exc, "args", ())
     if len(args) >= 2 and isinstance(args[0], int):
+        if not args[1]:
+            return "the connection to the server is closed" if args[0] == 0 \
+                else f"error {args[0]}"
         return f"{args[1]} (error {args[0]})"
     return str(exc) or type(exc).__name__

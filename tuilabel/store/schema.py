@@ -1,125 +1,230 @@
-"""The schema, as named migrations for each SQL dialect.
+"""The schema, written once: tables of typed columns, and named migrations over them.
+
+Both backends render the same definitions (`tuilabel.store.dialect` turns a `Column` into
+SQLite's or MySQL's type); nothing here is written per database. A column's `width` (characters)
+or `max_bytes` (UTF-8 bytes, for MySQL's TEXT) is the limit the store checks on every backend
+before writing (`check_row`), so that a value SQLite would accept is never refused by MySQL
+alone, mid-run.
 
 A database records the names of the migrations applied to it (table `migrations`); opening it
-applies the missing ones in order. Migrations only ever add: nothing is dropped or rewritten,
-so opening an older database upgrades it without losing a row.
+applies the missing ones in order. Migrations only ever add (a table, a column, an index):
+nothing is dropped or rewritten, so opening an older database upgrades it without losing a row.
+To add a column: append `Migration("000N_what", (AddColumn("images", Column(...)),))` to
+`MIGRATIONS`; `TABLES` then includes it, and the width check covers it.
 """
 
 from __future__ import annotations
 
-from tuilabel.store.base import MAX_K
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-_LABEL_COLS_SQLITE = ",\n    ".join(
-    f"label{i} TEXT, score{i} REAL" for i in range(1, MAX_K + 1)
-)
-_LABEL_COLS_MYSQL = ",\n    ".join(
-    f"label{i} VARCHAR(255) NULL, score{i} DOUBLE NULL" for i in range(1, MAX_K + 1)
-)
+from tuilabel.store.base import LABEL_MAX, MAX_K, MODEL_MAX, RATER_MAX, TWEET_ID_MAX, VERDICTS
+
+#: MySQL's TEXT holds 65,535 bytes (UTF-8 here); SQLite has no limit, the store keeps this one.
+TEXT_MAX_BYTES = 65_535
+#: Widths of the short columns that only the store writes.
+HASH_WIDTH = 40  # SHA-1 in hex
+REASON_MAX = 64
+VERDICT_MAX = 16
+TIME_WIDTH = 32  # ISO-8601 UTC text
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column. `kind`: `id` (integer primary key, assigned by the database), `int`,
+    `bigint`, `float`, `str` (short text of at most `width` characters), `text` (long text of
+    at most `max_bytes` UTF-8 bytes). `choices`: the only values allowed (a CHECK)."""
+
+    name: str
+    kind: str
+    width: int | None = None
+    nullable: bool = False
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    column: str
+    table: str
+    target: str = "id"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()  # when not a single `id` column
+    indexes: tuple[Index, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name}.{name}")
+
+
+# -- migration steps ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CreateTable:
+    table: Table
+
+
+@dataclass(frozen=True)
+class AddColumn:
+    table: str
+    column: Column
+
+
+@dataclass(frozen=True)
+class CreateIndex:
+    table: str
+    index: Index
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    steps: tuple[CreateTable | AddColumn | CreateIndex, ...]
+
+
+def _text(name: str, width: int, **kw: Any) -> Column:
+    return Column(name, "str", width=width, **kw)
+
+
+def _long(name: str, **kw: Any) -> Column:
+    return Column(name, "text", max_bytes=TEXT_MAX_BYTES, **kw)
+
 
 LABEL_COLUMNS = [c for i in range(1, MAX_K + 1) for c in (f"label{i}", f"score{i}")]
 
-SQLITE_MIGRATIONS: list[tuple[str, list[str]]] = [
+IMAGES = Table(
+    "images",
     (
-        "0001_initial",
-        [
-            f"""CREATE TABLE images (
-    id INTEGER PRIMARY KEY,
-    tweet_id TEXT NOT NULL,
-    media_id TEXT,
-    url TEXT NOT NULL,
-    url_hash TEXT NOT NULL,
-    model TEXT NOT NULL,
-    k INTEGER NOT NULL,
-    {_LABEL_COLS_SQLITE},
-    rand_key INTEGER NOT NULL,
-    n_ratings INTEGER NOT NULL DEFAULT 0,
-    labeled_at TEXT NOT NULL
-)""",
-            "CREATE UNIQUE INDEX images_photo ON images (model, url_hash, tweet_id)",
-            "CREATE INDEX images_queue_random ON images (n_ratings, rand_key)",
-            "CREATE INDEX images_queue_oldest ON images (n_ratings, id)",
-            "CREATE INDEX images_queue_uncertain ON images (n_ratings, score1)",
-            """CREATE TABLE ratings (
-    id INTEGER PRIMARY KEY,
-    image_id INTEGER NOT NULL REFERENCES images (id),
-    rater TEXT NOT NULL,
-    verdict TEXT NOT NULL CHECK (verdict IN ('top1', 'top5', 'none', 'unrateable')),
-    rated_at TEXT NOT NULL
-)""",
-            "CREATE UNIQUE INDEX ratings_image_rater ON ratings (image_id, rater)",
-            "CREATE INDEX ratings_rater ON ratings (rater)",
-            """CREATE TABLE failures (
-    id INTEGER PRIMARY KEY,
-    tweet_id TEXT NOT NULL,
-    url TEXT NOT NULL,
-    url_hash TEXT NOT NULL,
-    model TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '',
-    attempts INTEGER NOT NULL DEFAULT 1,
-    failed_at TEXT NOT NULL
-)""",
-            "CREATE UNIQUE INDEX failures_photo ON failures (model, url_hash, tweet_id)",
-            """CREATE TABLE claims (
-    image_id INTEGER NOT NULL,
-    rater TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    PRIMARY KEY (image_id, rater)
-)""",
-        ],
+        Column("id", "id"),
+        _text("tweet_id", TWEET_ID_MAX),
+        _text("media_id", TWEET_ID_MAX, nullable=True),
+        _long("url"),
+        _text("url_hash", HASH_WIDTH),
+        _text("model", MODEL_MAX),
+        Column("k", "int"),
+        *(col for i in range(1, MAX_K + 1)
+          for col in (_text(f"label{i}", LABEL_MAX, nullable=True),
+                      Column(f"score{i}", "float", nullable=True))),
+        Column("rand_key", "bigint"),
+        Column("n_ratings", "int", default=0),
+        _text("labeled_at", TIME_WIDTH),
     ),
+    indexes=(
+        Index("images_photo", ("model", "url_hash", "tweet_id"), unique=True),
+        Index("images_queue_random", ("n_ratings", "rand_key")),
+        Index("images_queue_oldest", ("n_ratings", "id")),
+        Index("images_queue_uncertain", ("n_ratings", "score1")),
+    ),
+)
+
+RATINGS = Table(
+    "ratings",
+    (
+        Column("id", "id"),
+        Column("image_id", "bigint"),
+        _text("rater", RATER_MAX),
+        _text("verdict", VERDICT_MAX, choices=VERDICTS),
+        _text("rated_at", TIME_WIDTH),
+    ),
+    indexes=(
+        Index("ratings_image_rater", ("image_id", "rater"), unique=True),
+        Index("ratings_rater", ("rater",)),
+    ),
+    foreign_keys=(ForeignKey("ratings_image", "image_id", "images"),),
+)
+
+FAILURES = Table(
+    "failures",
+    (
+        Column("id", "id"),
+        _text("tweet_id", TWEET_ID_MAX),
+        _long("url"),
+        _text("url_hash", HASH_WIDTH),
+        _text("model", MODEL_MAX),
+        _text("reason", REASON_MAX),
+        _long("detail", default=""),
+        Column("attempts", "int", default=1),
+        _text("failed_at", TIME_WIDTH),
+    ),
+    indexes=(Index("failures_photo", ("model", "url_hash", "tweet_id"), unique=True),),
+)
+
+CLAIMS = Table(
+    "claims",
+    (
+        Column("image_id", "bigint"),
+        _text("rater", RATER_MAX),
+        Column("expires_at", "float"),
+    ),
+    primary_key=("image_id", "rater"),
+)
+
+#: Every migration, oldest first. Append only; never edit one that has shipped.
+MIGRATIONS: list[Migration] = [
+    Migration("0001_initial", (CreateTable(IMAGES), CreateTable(RATINGS),
+                               CreateTable(FAILURES), CreateTable(CLAIMS))),
 ]
 
-MYSQL_MIGRATIONS: list[tuple[str, list[str]]] = [
-    (
-        "0001_initial",
-        [
-            f"""CREATE TABLE images (
-    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    tweet_id VARCHAR(64) NOT NULL,
-    media_id VARCHAR(64) NULL,
-    url TEXT NOT NULL,
-    url_hash CHAR(40) NOT NULL,
-    model VARCHAR(191) NOT NULL,
-    k INT NOT NULL,
-    {_LABEL_COLS_MYSQL},
-    rand_key BIGINT NOT NULL,
-    n_ratings INT NOT NULL DEFAULT 0,
-    labeled_at VARCHAR(32) NOT NULL,
-    UNIQUE KEY images_photo (model, url_hash, tweet_id),
-    KEY images_queue_random (n_ratings, rand_key),
-    KEY images_queue_oldest (n_ratings, id),
-    KEY images_queue_uncertain (n_ratings, score1)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-            """CREATE TABLE ratings (
-    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    image_id BIGINT NOT NULL,
-    rater VARCHAR(191) NOT NULL,
-    verdict VARCHAR(16) NOT NULL,
-    rated_at VARCHAR(32) NOT NULL,
-    UNIQUE KEY ratings_image_rater (image_id, rater),
-    KEY ratings_rater (rater),
-    CONSTRAINT ratings_image FOREIGN KEY (image_id) REFERENCES images (id),
-    CONSTRAINT ratings_verdict CHECK (verdict IN ('top1', 'top5', 'none', 'unrateable'))
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-            """CREATE TABLE failures (
-    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    tweet_id VARCHAR(64) NOT NULL,
-    url TEXT NOT NULL,
-    url_hash CHAR(40) NOT NULL,
-    model VARCHAR(191) NOT NULL,
-    reason VARCHAR(64) NOT NULL,
-    detail TEXT NOT NULL,
-    attempts INT NOT NULL DEFAULT 1,
-    failed_at VARCHAR(32) NOT NULL,
-    UNIQUE KEY failures_photo (model, url_hash, tweet_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-            """CREATE TABLE claims (
-    image_id BIGINT NOT NULL,
-    rater VARCHAR(191) NOT NULL,
-    expires_at DOUBLE NOT NULL,
-    PRIMARY KEY (image_id, rater)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin""",
-        ],
-    ),
-]
+
+def tables(migrations: list[Migration] | None = None) -> dict[str, Table]:
+    """The tables as they stand after `migrations` (default: all of them)."""
+    out: dict[str, Table] = {}
+    for migration in MIGRATIONS if migrations is None else migrations:
+        for step in migration.steps:
+            if isinstance(step, CreateTable):
+                out[step.table.name] = step.table
+            elif isinstance(step, AddColumn):
+                t = out[step.table]
+                out[step.table] = replace(t, columns=(*t.columns, step.column))
+            elif isinstance(step, CreateIndex):
+                t = out[step.table]
+                out[step.table] = replace(t, indexes=(*t.indexes, step.index))
+    return out
+
+
+#: The current schema, by table name.
+TABLES: dict[str, Table] = tables()
+
+
+def column_problem(col: Column, value: Any) -> str | None:
+    """Why `value` cannot be stored in `col` on every backend, or None when it can."""
+    if value is None:
+        return None if col.nullable or col.kind == "id" else f"{col.name} is empty"
+    if not isinstance(value, str):
+        return None
+    if col.width is not None and len(value) > col.width:
+        return f"{col.name} of {len(value):,} characters; at most {col.width:,}"
+    if col.max_bytes is not None and len(value) * 4 > col.max_bytes:  # else surely fits
+        size = len(value.encode("utf-8", "surrogatepass"))
+        if size > col.max_bytes:
+            return f"{col.name} of {size:,} bytes; at most {col.max_bytes:,}"
+    if col.choices and value not in col.choices:
+        return f"{col.name} {value!r} is not one of {', '.join(col.choices)}"
+    return None
+
+
+def check_row(table: str, row: Mapping[str, Any]) -> None:
+    """Raise ValueError (naming the column and the limit) when a value of `row` does not fit
+    its column of `table` on every backend."""
+    t = TABLES[table]
+    for name, value in row.items():
+        problem = column_problem(t.column(name), value)
+        if problem:
+            raise ValueError(problem)

@@ -11,10 +11,10 @@ import gc
 import random
 import time
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from tuilabel.errors import StoreError
 from tuilabel.store.base import (
@@ -32,11 +32,23 @@ from tuilabel.store.base import (
     url_hash,
     utcnow,
 )
-from tuilabel.store.schema import LABEL_COLUMNS
+from tuilabel.store.schema import (
+    LABEL_COLUMNS,
+    MIGRATIONS,
+    AddColumn,
+    Column,
+    CreateIndex,
+    CreateTable,
+    Index,
+    Migration,
+    Table,
+    check_row,
+)
 
 _IMAGE_COLS = ("id, tweet_id, url, model, media_id, labeled_at, n_ratings, k, "
                + ", ".join(LABEL_COLUMNS))
 _IMAGE_COLS_I = ", ".join(f"i.{c.strip()}" for c in _IMAGE_COLS.split(","))
+T = TypeVar("T")
 _CHUNK = 500  # rows per IN (...) look-up
 _PAGE = 5000  # rows per page when streaming
 
@@ -72,52 +84,124 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 class SQLStore(Store):
-    """Shared implementation; subclasses supply the connection and the dialect."""
+    """Shared implementation; a backend supplies the hooks below and nothing else.
 
-    #: The driver's base exception class, mapped to StoreError by `_guard`.
+    Every public method runs its statements through `_run`, which maps driver errors to
+    StoreError and retries the whole unit (a read, or a write transaction) when the backend
+    calls the error transient (`_transient`): a deadlock or lock wait timeout is retried a few
+    times with jittered exponential backoff; a lost connection is reconnected
+    (`_reconnect`) and retried for up to `retry_seconds`, each retry announced through
+    `on_retry` (the TUI shows "reconnecting…"). A unit is retried whole, so each one is
+    written to be safe to run again: inserts that leave an existing row alone, updates that
+    set values rather than add to them unless guarded by a look-up in the same transaction.
+    """
+
+    #: The driver's base exception class, mapped to StoreError by `_run`.
     driver_error: type[BaseException] = Exception
+    #: How the driver writes a parameter: statements here use `?`, rewritten when different.
+    placeholder = "?"
+    #: The statement that starts a write transaction.
+    begin_sql = "BEGIN"
+    #: Type names of each `Column.kind` (see schema.py), rendered by `_column_sql`.
+    column_types: dict[str, str] = {}
+    #: Table options appended to CREATE TABLE (MySQL: engine and collation).
+    table_options = ""
+    #: Lock and deadlock errors are retried this many times.
+    retry_attempts = 8
+    #: A lost connection is retried (reconnecting) for this long, in seconds.
+    retry_seconds = 30.0
 
     def __init__(self) -> None:
         self._closed = False
+        self._depth = 0  # nesting of _run: only the outermost unit retries
+        self._in_write = False
+        #: Called with a short note ("reconnecting…") before each retry; None: silent.
+        self.on_retry: Callable[[str], None] | None = None
 
-    # -- dialect hooks ----------------------------------------------------------------------
+    # -- backend hooks ------------------------------------------------------------------------
     @abstractmethod
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        """Run one statement with `?` placeholders; return the cursor."""
+    def _cursor_execute(self, sql: str, params: Sequence[Any]) -> Any:
+        """Run one statement (placeholders already in the driver's style); return a cursor
+        with fetchone/fetchall/rowcount."""
 
     @abstractmethod
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Run one statement for many rows; return the number of rows changed."""
+        """Run one statement (with `?` placeholders) for many rows; return rows changed."""
 
     @abstractmethod
-    def _write(self) -> AbstractContextManager[None]:
-        """A write transaction: committed on success, rolled back on error."""
+    def _last_row_id(self, cursor: Any) -> int:
+        """The id the database gave the row that `cursor` just inserted."""
+
+    @abstractmethod
+    def _insert_ignore(self, table: str, columns: Sequence[str]) -> str:
+        """INSERT (with `?` placeholders) that leaves an existing row (same unique key) alone:
+        the backend's upsert-that-does-nothing."""
 
     @abstractmethod
     def _claim_lock(self) -> AbstractContextManager[None]:
         """Serialise claims across processes (inside a write transaction)."""
 
-    @abstractmethod
-    def _insert_ignore(self, table: str, columns: Sequence[str]) -> str:
-        """INSERT that leaves an existing row (same unique key) alone."""
+    def _transient(self, exc: BaseException) -> str | None:
+        """Whether `exc` is worth retrying: "retry" (a deadlock or lock wait: run the unit
+        again), "reconnect" (the connection is lost: open a new one first), or None."""
+        return None
+
+    def _reconnect(self) -> None:
+        """Replace a lost connection with a new one (raises the driver's error if the server
+        is still away)."""
+        raise NotImplementedError
 
     @abstractmethod
     def _close(self) -> None: ...
 
-    # -- errors -----------------------------------------------------------------------------
-    def _fail(self, action: str, exc: BaseException) -> StoreError:
-        return StoreError(f"{self.name}: {action} failed: {exc}")
+    def _column_sql(self, col: Column) -> str:
+        """One column's definition in this backend's DDL."""
+        sql = f"{col.name} {self.column_types[col.kind].format(width=col.width)}"
+        if col.kind == "id":
+            return sql
+        sql += " NULL" if col.nullable else " NOT NULL"
+        if col.default is not None and col.kind != "text":  # MySQL: no default on TEXT
+            sql += f" DEFAULT {col.default!r}" if isinstance(col.default, str) \
+                else f" DEFAULT {col.default}"
+        return sql
 
-    @contextmanager
-    def _guard(self, action: str) -> Iterator[None]:
-        if self._closed:
-            raise StoreError(f"{self.name}: the store is closed")
-        try:
-            yield
-        except StoreError:
-            raise
-        except self.driver_error as exc:
-            raise self._fail(action, exc) from exc
+    def _create_table_sql(self, table: Table) -> list[str]:
+        """CREATE TABLE (and, where the backend wants them apart, CREATE INDEX) statements."""
+        parts = [self._column_sql(c) for c in table.columns]
+        if table.primary_key:
+            parts.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
+        for col in table.columns:
+            if col.choices:
+                allowed = ", ".join(f"'{v}'" for v in col.choices)
+                parts.append(f"CONSTRAINT {table.name}_{col.name} "
+                             f"CHECK ({col.name} IN ({allowed}))")
+        for fk in table.foreign_keys:
+            parts.append(f"CONSTRAINT {fk.name} FOREIGN KEY ({fk.column}) "
+                         f"REFERENCES {fk.table} ({fk.target})")
+        body = ",\n    ".join(parts)
+        return [f"CREATE TABLE {table.name} (\n    {body}\n){self.table_options}",
+                *(self._create_index_sql(table.name, ix) for ix in table.indexes)]
+
+    def _create_index_sql(self, table: str, index: Index) -> str:
+        unique = "UNIQUE " if index.unique else ""
+        return f"CREATE {unique}INDEX {index.name} ON {table} ({', '.join(index.columns)})"
+
+    def _migration_sql(self, migration: Migration) -> list[str]:
+        out: list[str] = []
+        for step in migration.steps:
+            if isinstance(step, CreateTable):
+                out += self._create_table_sql(step.table)
+            elif isinstance(step, AddColumn):
+                out.append(f"ALTER TABLE {step.table} ADD COLUMN {self._column_sql(step.column)}")
+            elif isinstance(step, CreateIndex):
+                out.append(self._create_index_sql(step.table, step.index))
+        return out
+
+    # -- running statements ---------------------------------------------------------------------
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.placeholder != "?":
+            sql = sql.replace("?", self.placeholder)
+        return self._cursor_execute(sql, params)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(self._execute(sql, params).fetchall())
@@ -125,6 +209,72 @@ class SQLStore(Store):
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self._execute(sql, params).fetchone()
         return row[0] if row else None
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A write transaction: committed on success, rolled back on error. Nested: part of
+        the enclosing one."""
+        if self._in_write:
+            yield
+            return
+        self._execute(self.begin_sql)
+        self._in_write = True
+        try:
+            yield
+        except BaseException:
+            with suppress(self.driver_error):  # a lost connection has nothing to roll back
+                self._execute("ROLLBACK")
+            raise
+        else:
+            self._execute("COMMIT")
+        finally:
+            self._in_write = False
+
+    def _fail(self, action: str, exc: BaseException) -> StoreError:
+        return StoreError(f"{self.name}: {action} failed: {exc}")
+
+    def _run(self, action: str, fn: Callable[[], T], *, write: bool = False) -> T:
+        """`fn()` (inside a write transaction with `write`), its driver errors as StoreError,
+        retried while the backend calls them transient (see the class docstring)."""
+        if self._closed:
+            raise StoreError(f"{self.name}: the store is closed")
+        if self._depth:  # inside another unit: that one retries, whole
+            return self._attempt(fn, write)
+        attempts = 0
+        deadline: float | None = None
+        reconnect = False
+        while True:
+            try:
+                self._depth += 1
+                try:
+                    if reconnect:
+                        self._reconnect()
+                        reconnect = False
+                    return self._attempt(fn, write)
+                finally:
+                    self._depth -= 1
+            except StoreError:
+                raise
+            except self.driver_error as exc:
+                kind = self._transient(exc)
+                now = time.monotonic()
+                deadline = deadline or now + self.retry_seconds
+                attempts += 1
+                if kind is None or now >= deadline or (
+                        kind == "retry" and attempts > self.retry_attempts):
+                    raise self._fail(action, exc) from exc
+                reconnect = reconnect or kind == "reconnect"
+                if self.on_retry is not None:
+                    self.on_retry("reconnecting…" if reconnect else "database busy, retrying…")
+                # Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): two
+                # raters that deadlocked do not collide again on the same schedule.
+                time.sleep(random.uniform(0, min(2.0, 0.02 * 2 ** attempts)))
+
+    def _attempt(self, fn: Callable[[], T], write: bool) -> T:
+        if not write:
+            return fn()
+        with self._write():
+            return fn()
 
     # -- images -----------------------------------------------------------------------------
     def add_images(self, images: Iterable[NewImage]) -> int:
@@ -145,66 +295,80 @@ class SQLStore(Store):
                     labels += [str(label), float(score)]
                 else:
                     labels += [None, None]
-            rows.append([str(im.tweet_id), im.media_id, im.url, url_hash(im.url), im.model,
-                         len(im.predictions), *labels, random.getrandbits(62), now])
-        with self._guard("storing images"), self._write():
+            row = [str(im.tweet_id), im.media_id, im.url, url_hash(im.url), im.model,
+                   len(im.predictions), *labels, random.getrandbits(62), now]
+            check_row("images", dict(zip(cols, row, strict=True)))
+            rows.append(row)
+
+        def write() -> int:
             added = self._executemany(self._insert_ignore("images", cols), rows)
             if self._scalar("SELECT COUNT(*) FROM (SELECT 1 FROM failures LIMIT 1) f"):
                 self._executemany(
                     "DELETE FROM failures WHERE model = ? AND url_hash = ? AND tweet_id = ?",
                     [(r[4], r[3], r[0]) for r in rows],
                 )
-        return added
+            return added
+
+        return self._run("storing images", write, write=True)
 
     def _photo_lookup(self, table: str, model: str,
                       photos: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         wanted = {(str(t), u) for t, u in photos}
         found: set[tuple[str, str]] = set()
-        with self._guard(f"looking up {table}"):
-            for chunk in _chunks({url_hash(u) for _, u in wanted}, _CHUNK):
-                marks = ", ".join("?" * len(chunk))
-                for tweet_id, url in self._rows(
-                    f"SELECT tweet_id, url FROM {table} WHERE model = ? AND url_hash IN ({marks})",
-                    [model, *chunk],
-                ):
-                    if (tweet_id, url) in wanted:
-                        found.add((tweet_id, url))
+        for chunk in _chunks({url_hash(u) for _, u in wanted}, _CHUNK):
+            marks = ", ".join("?" * len(chunk))
+            rows = self._run(f"looking up {table}", lambda marks=marks, chunk=chunk: self._rows(
+                f"SELECT tweet_id, url FROM {table} WHERE model = ? AND url_hash IN ({marks})",
+                [model, *chunk],
+            ))
+            found.update((t, u) for t, u in rows if (t, u) in wanted)
         return found
 
     def known_photos(self, model: str, photos: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         return self._photo_lookup("images", model, photos)
 
     def count_images(self, model: str | None = None) -> int:
-        with self._guard("counting images"):
-            if model is None:
-                return int(self._scalar("SELECT COUNT(*) FROM images"))
-            return int(self._scalar("SELECT COUNT(*) FROM images WHERE model = ?", [model]))
+        if model is None:
+            return int(self._run("counting images",
+                                 lambda: self._scalar("SELECT COUNT(*) FROM images")))
+        return int(self._run("counting images", lambda: self._scalar(
+            "SELECT COUNT(*) FROM images WHERE model = ?", [model])))
 
     def get_image(self, image_id: int) -> Image | None:
-        with self._guard("reading an image"):
-            rows = self._rows(f"SELECT {_IMAGE_COLS} FROM images WHERE id = ?", [image_id])
+        rows = self._run("reading an image", lambda: self._rows(
+            f"SELECT {_IMAGE_COLS} FROM images WHERE id = ?", [image_id]))
         return _image_from_row(rows[0]) if rows else None
 
     # -- failures ---------------------------------------------------------------------------
     def add_failures(self, failures: Iterable[Failure]) -> None:
-        failures = list(failures)
-        if not failures:
-            return
         now = utcnow()
-        with self._guard("recording failures"), self._write():
-            for f in failures:
-                key = (f.model, url_hash(f.url), str(f.tweet_id))
+        rows = []
+        for f in failures:
+            row = {"tweet_id": str(f.tweet_id), "url": f.url, "url_hash": url_hash(f.url),
+                   "model": f.model, "reason": f.reason[:64], "detail": f.detail[:2000],
+                   "failed_at": now}
+            check_row("failures", row)
+            rows.append(row)
+        if not rows:
+            return
+
+        def write() -> None:
+            for r in rows:
+                key = (r["model"], r["url_hash"], r["tweet_id"])
                 changed = self._execute(
                     "UPDATE failures SET reason = ?, detail = ?, attempts = attempts + 1, "
                     "failed_at = ? WHERE model = ? AND url_hash = ? AND tweet_id = ?",
-                    [f.reason, f.detail[:2000], now, *key],
+                    [r["reason"], r["detail"], now, *key],
                 ).rowcount
                 if not changed:
                     self._execute(
                         "INSERT INTO failures (tweet_id, url, url_hash, model, reason, detail, "
                         "failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [str(f.tweet_id), f.url, key[1], f.model, f.reason, f.detail[:2000], now],
+                        [r["tweet_id"], r["url"], r["url_hash"], r["model"], r["reason"],
+                         r["detail"], now],
                     )
+
+        self._run("recording failures", write, write=True)
 
     def failed_photos(self, model: str, photos: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         return self._photo_lookup("failures", model, photos)
@@ -226,36 +390,40 @@ class SQLStore(Store):
         if overlap < 1:
             raise ValueError("overlap must be at least 1")
         check_rater(rater)
-        now = time.time()
         excluded = {int(i) for i in exclude}
-        picked: list[Image] = []
-        with self._guard("choosing the next image"), self._write(), self._claim_lock():
-            self._execute("DELETE FROM claims WHERE expires_at < ?", [now])
-            # Most-rated first, so that with overlap > 1 an image gets all its ratings soon;
-            # each pass is one ordered scan of an index on (n_ratings, order column).
-            for count in range(overlap - 1, -1, -1):
-                if len(picked) >= n:
-                    break
-                params: list[Any] = [count, rater, rater, now, overlap]
-                model_sql = ""
-                if model is not None:
-                    model_sql = "AND i.model = ? "
-                    params.append(model)
-                params.append(n - len(picked) + len(excluded))
-                rows = self._rows(
-                    f"SELECT {_IMAGE_COLS_I} FROM images i "
-                    f"WHERE i.n_ratings = ? AND {_OPEN_TO_RATER} "
-                    f"{model_sql}"
-                    f"ORDER BY i.n_ratings, i.{_ORDER_SQL[order]} LIMIT ?",
-                    params,
-                )
-                for row in rows:
-                    image = _image_from_row(row)
-                    if image.id not in excluded and len(picked) < n:
-                        picked.append(image)
-            for image in picked:
-                self._upsert_claim(image.id, rater, now + claim_seconds)
-        return picked
+
+        def claim() -> list[Image]:
+            now = time.time()
+            picked: list[Image] = []
+            with self._claim_lock():
+                self._execute("DELETE FROM claims WHERE expires_at < ?", [now])
+                # Most-rated first, so that with overlap > 1 an image gets all its ratings
+                # soon; each pass is one ordered scan of an index on (n_ratings, order column).
+                for count in range(overlap - 1, -1, -1):
+                    if len(picked) >= n:
+                        break
+                    params: list[Any] = [count, rater, rater, now, overlap]
+                    model_sql = ""
+                    if model is not None:
+                        model_sql = "AND i.model = ? "
+                        params.append(model)
+                    params.append(n - len(picked) + len(excluded))
+                    rows = self._rows(
+                        f"SELECT {_IMAGE_COLS_I} FROM images i "
+                        f"WHERE i.n_ratings = ? AND {_OPEN_TO_RATER} "
+                        f"{model_sql}"
+                        f"ORDER BY i.n_ratings, i.{_ORDER_SQL[order]} LIMIT ?",
+                        params,
+                    )
+                    for row in rows:
+                        image = _image_from_row(row)
+                        if image.id not in excluded and len(picked) < n:
+                            picked.append(image)
+                for image in picked:
+                    self._upsert_claim(image.id, rater, now + claim_seconds)
+            return picked
+
+        return self._run("choosing the next image", claim, write=True)
 
     def _upsert_claim(self, image_id: int, rater: str, expires_at: float) -> None:
         changed = self._execute(
@@ -270,86 +438,99 @@ class SQLStore(Store):
 
     def renew_claims(self, rater: str, image_ids: Sequence[int], *, claim_seconds: int = 900,
                      overlap: int = 1) -> set[int]:
-        now = time.time()
-        kept: set[int] = set()
-        with self._guard("renewing claims"), self._write(), self._claim_lock():
-            for image_id in image_ids:
-                free = self._scalar(
-                    f"SELECT COUNT(*) FROM images i WHERE i.id = ? AND {_OPEN_TO_RATER}",
-                    [image_id, rater, rater, now, overlap],
-                )
-                if free:
-                    self._upsert_claim(int(image_id), rater, now + claim_seconds)
-                    kept.add(int(image_id))
-                else:
-                    self._execute("DELETE FROM claims WHERE image_id = ? AND rater = ?",
-                                  [image_id, rater])
-        return kept
+        def renew() -> set[int]:
+            now = time.time()
+            kept: set[int] = set()
+            with self._claim_lock():
+                for image_id in image_ids:
+                    free = self._scalar(
+                        f"SELECT COUNT(*) FROM images i WHERE i.id = ? AND {_OPEN_TO_RATER}",
+                        [image_id, rater, rater, now, overlap],
+                    )
+                    if free:
+                        self._upsert_claim(int(image_id), rater, now + claim_seconds)
+                        kept.add(int(image_id))
+                    else:
+                        self._execute("DELETE FROM claims WHERE image_id = ? AND rater = ?",
+                                      [image_id, rater])
+            return kept
+
+        return self._run("renewing claims", renew, write=True)
 
     def release_claims(self, rater: str, image_ids: Sequence[int] | None = None) -> None:
-        with self._guard("releasing claims"), self._write():
+        def release() -> None:
             if image_ids is None:
                 self._execute("DELETE FROM claims WHERE rater = ?", [rater])
-            else:
-                for chunk in _chunks(image_ids, _CHUNK):
-                    marks = ", ".join("?" * len(chunk))
-                    self._execute(
-                        f"DELETE FROM claims WHERE rater = ? AND image_id IN ({marks})",
-                        [rater, *chunk],
-                    )
+                return
+            for chunk in _chunks(image_ids, _CHUNK):
+                marks = ", ".join("?" * len(chunk))
+                self._execute(f"DELETE FROM claims WHERE rater = ? AND image_id IN ({marks})",
+                              [rater, *chunk])
+
+        self._run("releasing claims", release, write=True)
 
     def add_rating(self, image_id: int, rater: str, verdict: str) -> int:
         check_verdict(verdict)
         check_rater(rater)
-        now = utcnow()
-        with self._guard("storing a rating"), self._write():
+
+        def rate() -> int:
+            now = utcnow()
             if self._scalar("SELECT COUNT(*) FROM images WHERE id = ?", [image_id]) == 0:
                 raise StoreError(f"{self.name}: no image with id {image_id}")
+            # Looked up in the transaction: a retry after a commit whose answer was lost
+            # finds the rating and replaces it, and n_ratings is counted once.
             existing = self._rows(
                 "SELECT id FROM ratings WHERE image_id = ? AND rater = ?", [image_id, rater]
             )
             if existing:
                 rating_id = int(existing[0][0])
-                self._execute(
-                    "UPDATE ratings SET verdict = ?, rated_at = ? WHERE id = ?",
-                    [verdict, now, rating_id],
-                )
+                self._execute("UPDATE ratings SET verdict = ?, rated_at = ? WHERE id = ?",
+                              [verdict, now, rating_id])
             else:
                 cur = self._execute(
                     "INSERT INTO ratings (image_id, rater, verdict, rated_at) VALUES (?, ?, ?, ?)",
                     [image_id, rater, verdict, now],
                 )
-                rating_id = int(cur.lastrowid)
+                rating_id = self._last_row_id(cur)
                 self._execute(
                     "UPDATE images SET n_ratings = n_ratings + 1 WHERE id = ?", [image_id]
                 )
             self._execute(
                 "DELETE FROM claims WHERE image_id = ? AND rater = ?", [image_id, rater]
             )
-        return rating_id
+            return rating_id
+
+        return self._run("storing a rating", rate, write=True)
 
     def delete_rating(self, rating_id: int, claim_seconds: int = 900) -> bool:
-        with self._guard("undoing a rating"), self._write(), self._claim_lock():
-            rows = self._rows("SELECT image_id, rater FROM ratings WHERE id = ?", [rating_id])
-            if not rows:
-                return False
-            image_id, rater = int(rows[0][0]), rows[0][1]
-            self._execute("DELETE FROM ratings WHERE id = ?", [rating_id])
-            self._execute(
-                "UPDATE images SET n_ratings = n_ratings - 1 WHERE id = ?", [image_id]
-            )
-            self._upsert_claim(image_id, rater, time.time() + claim_seconds)
-        return True
+        def undo() -> bool:
+            with self._claim_lock():
+                rows = self._rows("SELECT image_id, rater FROM ratings WHERE id = ?",
+                                  [rating_id])
+                if not rows:
+                    return False
+                image_id, rater = int(rows[0][0]), rows[0][1]
+                self._execute("DELETE FROM ratings WHERE id = ?", [rating_id])
+                self._execute(
+                    "UPDATE images SET n_ratings = n_ratings - 1 WHERE id = ?", [image_id]
+                )
+                self._upsert_claim(image_id, rater, time.time() + claim_seconds)
+            return True
+
+        return self._run("undoing a rating", undo, write=True)
 
     def count_rated(self, model: str | None = None, overlap: int = 1) -> tuple[int, int]:
         # Two counts rather than one SUM(CASE ...) scan: the first is an index range scan.
         where, params = (" AND model = ?", [model]) if model is not None else ("", [])
-        with self._guard("counting ratings"):
+
+        def count() -> tuple[int, int]:
             rated = self._scalar(
                 f"SELECT COUNT(*) FROM images WHERE n_ratings >= ?{where}", [overlap, *params]
             )
             total = self._scalar(f"SELECT COUNT(*) FROM images WHERE 1 = 1{where}", params)
-        return int(rated), int(total)
+            return int(rated), int(total)
+
+        return self._run("counting ratings", count)
 
     def _rating_filter(self, rater: str | None, model: str | None) -> tuple[str, list[Any]]:
         clauses, params = [], []
@@ -367,13 +548,12 @@ class SQLStore(Store):
         where, params = self._rating_filter(rater, model)
         last = 0
         while True:
-            with self._guard("reading ratings"):
-                rows = self._rows(
-                    f"SELECT r.id, r.rater, r.verdict, r.rated_at, {_IMAGE_COLS_I} "
-                    "FROM ratings r JOIN images i ON i.id = r.image_id "
-                    f"WHERE r.id > ?{where} ORDER BY r.id LIMIT {_PAGE}",
-                    [last, *params],
-                )
+            rows = self._run("reading ratings", lambda last=last: self._rows(
+                f"SELECT r.id, r.rater, r.verdict, r.rated_at, {_IMAGE_COLS_I} "
+                "FROM ratings r JOIN images i ON i.id = r.image_id "
+                f"WHERE r.id > ?{where} ORDER BY r.id LIMIT {_PAGE}",
+                [last, *params],
+            ))
             for row in rows:
                 yield RatedImage(rating_id=int(row[0]), rater=row[1], verdict=row[2],
                                  rated_at=row[3], image=_image_from_row(row[4:]))
@@ -398,12 +578,11 @@ class SQLStore(Store):
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            with self._guard("reading ratings"):
-                rows = self._execute(
-                    f"SELECT {select} FROM ratings r JOIN images i ON i.id = r.image_id "
-                    f"WHERE 1 = 1{where} ORDER BY r.id",
-                    params,
-                ).fetchall()
+            rows = self._run("reading ratings", lambda: self._execute(
+                f"SELECT {select} FROM ratings r JOIN images i ON i.id = r.image_id "
+                f"WHERE 1 = 1{where} ORDER BY r.id",
+                params,
+            ).fetchall())
             columns = [list(col) for col in zip(*rows, strict=True)] or [[] for _ in names]
             del rows
         finally:
@@ -416,19 +595,18 @@ class SQLStore(Store):
         def counts(sql: str) -> dict[str, int]:
             return {str(key): int(n) for key, n in self._rows(sql)}
 
-        with self._guard("reading statistics"):
-            return Stats(
-                images=int(self._scalar("SELECT COUNT(*) FROM images")),
-                images_by_model=counts(
-                    "SELECT model, COUNT(*) FROM images GROUP BY model ORDER BY model"),
-                failures_by_reason=counts(
-                    "SELECT reason, COUNT(*) FROM failures GROUP BY reason ORDER BY reason"),
-                rated_images=int(self._scalar("SELECT COUNT(*) FROM images WHERE n_ratings > 0")),
-                ratings_by_verdict=counts(
-                    "SELECT verdict, COUNT(*) FROM ratings GROUP BY verdict ORDER BY verdict"),
-                ratings_by_rater=counts(
-                    "SELECT rater, COUNT(*) FROM ratings GROUP BY rater ORDER BY rater"),
-            )
+        return self._run("reading statistics", lambda: Stats(
+            images=int(self._scalar("SELECT COUNT(*) FROM images")),
+            images_by_model=counts(
+                "SELECT model, COUNT(*) FROM images GROUP BY model ORDER BY model"),
+            failures_by_reason=counts(
+                "SELECT reason, COUNT(*) FROM failures GROUP BY reason ORDER BY reason"),
+            rated_images=int(self._scalar("SELECT COUNT(*) FROM images WHERE n_ratings > 0")),
+            ratings_by_verdict=counts(
+                "SELECT verdict, COUNT(*) FROM ratings GROUP BY verdict ORDER BY verdict"),
+            ratings_by_rater=counts(
+                "SELECT rater, COUNT(*) FROM ratings GROUP BY rater ORDER BY rater"),
+        ))
 
     def close(self) -> None:
         if not self._closed:
@@ -439,16 +617,26 @@ class SQLStore(Store):
                 pass
 
     # -- migrations -------------------------------------------------------------------------
-    def _migrate(self, migrations: list[tuple[str, list[str]]], create_table_sql: str) -> None:
-        with self._guard("creating or upgrading the schema"):
+    def _pending_migrations(self, create_table_sql: str) -> list[Migration]:
+        """The migrations not yet applied (creating the `migrations` table if missing)."""
+        def pending() -> list[Migration]:
             self._execute(create_table_sql)
             done = {row[0] for row in self._rows("SELECT name FROM migrations")}
-            for name, statements in migrations:
-                if name in done:
-                    continue
-                with self._write():
-                    for statement in statements:
-                        self._execute(statement)
-                    self._execute(
-                        "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", [name, utcnow()]
-                    )
+            return [m for m in MIGRATIONS if m.name not in done]
+
+        return self._run("creating or upgrading the schema", pending)
+
+    def _migrate(self, create_table_sql: str) -> None:
+        """Apply the missing migrations of schema.MIGRATIONS, in order, each in its own
+        transaction with the `migrations` row that records it (MySQL commits DDL at once, so
+        keep one table or column per migration step)."""
+        for migration in self._pending_migrations(create_table_sql):
+            statements = self._migration_sql(migration)
+
+            def apply(statements: list[str] = statements, name: str = migration.name) -> None:
+                for statement in statements:
+                    self._execute(statement)
+                self._execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                              [name, utcnow()])
+
+            self._run("creating or upgrading the schema", apply, write=True)

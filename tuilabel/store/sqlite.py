@@ -8,15 +8,14 @@ another writer before giving up with a clear message.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from tuilabel.errors import StoreError
-from tuilabel.store.schema import SQLITE_MIGRATIONS
 from tuilabel.store.sql import SQLStore
 
 BUSY_SECONDS = 5.0
@@ -24,6 +23,10 @@ BUSY_SECONDS = 5.0
 
 class SQLiteStore(SQLStore):
     driver_error = sqlite3.Error
+    #: Takes the write lock at once, so two processes never interleave a read-then-write.
+    begin_sql = "BEGIN IMMEDIATE"
+    column_types = {"id": "INTEGER PRIMARY KEY", "int": "INTEGER", "bigint": "INTEGER",
+                    "float": "REAL", "str": "TEXT", "text": "TEXT"}
 
     def __init__(self, path: str | Path, *, busy_seconds: float = BUSY_SECONDS) -> None:
         super().__init__()
@@ -32,7 +35,6 @@ class SQLiteStore(SQLStore):
         self.busy_seconds = busy_seconds
         if self.path.is_dir():
             raise StoreError(f"{self.name} is a folder, not a database file")
-        self._in_write = False
         try:
             conn = sqlite3.connect(
                 self.path, timeout=busy_seconds, isolation_level=None, check_same_thread=False
@@ -55,7 +57,6 @@ class SQLiteStore(SQLStore):
                 raise StoreError(f"{self.name} is not a SQLite database") from exc
             raise self._translate("opening the database", exc) from exc
         self._migrate(
-            SQLITE_MIGRATIONS,
             "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)",
         )
 
@@ -70,7 +71,10 @@ class SQLiteStore(SQLStore):
     def _fail(self, action: str, exc: BaseException) -> StoreError:
         return self._translate(action, exc)
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    # -- backend hooks (see SQLStore) ---------------------------------------------------------
+    # Placeholders: qmark, as written. Retry: none here, SQLite's busy timeout already waits
+    # for another writer, and there is no connection to lose.
+    def _cursor_execute(self, sql: str, params: Sequence[Any]) -> Any:
         return self.conn.execute(sql, params)
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
@@ -78,23 +82,8 @@ class SQLiteStore(SQLStore):
         self.conn.executemany(sql, rows)
         return self.conn.total_changes - before
 
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        if self._in_write:  # nested: part of the enclosing transaction
-            yield
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._in_write = True
-        try:
-            yield
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._in_write = False
+    def _last_row_id(self, cursor: Any) -> int:
+        return int(cursor.lastrowid)
 
     def _claim_lock(self) -> Any:
         return nullcontext()  # BEGIN IMMEDIATE already serialises writers

@@ -31,6 +31,7 @@ from tuilabel.tui.messages import (
     RatingSaved,
     RatingUndone,
     StoreFailed,
+    StoreRetrying,
 )
 from tuilabel.tui.preload import Preloader
 from tuilabel.tui.roc import RocView
@@ -159,7 +160,8 @@ class ScoreApp(App[None]):
         # Hand the interpreter lock from the render worker to the UI thread sooner (default
         # 5 ms), so a frame is not kept waiting behind cells being built for the next photo.
         sys.setswitchinterval(0.001)
-        self._on_hangup_quit()
+        # post_message is thread-safe: the store thread reports its retries ("reconnecting…")
+        self.store.store.on_retry = lambda note: self.post_message(StoreRetrying(note))
         self.preloader.start(self)
         self.set_interval(max(1.0, self.claim_seconds / 3), self.renew_claims)
         self.query_one(StatusLine).say("Finding photos to rate…", "dim")
@@ -458,6 +460,9 @@ class ScoreApp(App[None]):
             self.query_one(ProgressPanel).show(progress_text(
                 s.rated, s.total, s.per_minute(), s.eta_seconds(), len(s.history)))
 
+    def on_store_retrying(self, message: StoreRetrying) -> None:
+        self.query_one(StatusLine).say(message.note, "bold yellow")
+
     def on_store_failed(self, message: StoreFailed) -> None:
         self.query_one(StatusLine).say(f"✗ {message.what} failed: {message.error}", "bold red")
         self.notify(f"{message.what} failed: {clean(message.error, 200)}", severity="error")
@@ -478,19 +483,8 @@ class ScoreApp(App[None]):
         """Rating keys act only where the photo is visible (not under help or the ROC)."""
         return len(self.screen_stack) == 1
 
-    def _on_hangup_quit(self) -> None:
-        """When the SSH connection (the terminal) goes away, quit as with `q`: the photos
-        claimed ahead are released at once instead of when their claims expire."""
-        import asyncio
-        import signal
-
-        try:
-            asyncio.get_running_loop().add_signal_handler(
-                signal.SIGHUP, lambda: self.run_worker(self.action_quit(), group="quit"))
-        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
-            pass  # no SIGHUP here (Windows) or not the main thread (tests)
-
     def on_unmount(self) -> None:
+        self.store.store.on_retry = None
         self.preloader.stop()
 
     async def action_quit(self) -> None:

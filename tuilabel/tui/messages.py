@@ -82,3 +82,12 @@ class StoreFailed(Message):
         super().__init__()
         self.what = what
         self.error = error
+
+
+class StoreRetrying(Message):
+    """The store lost its connection (or hit a deadlock) and is retrying: say so, so that a
+    rating in flight is not taken for lost (sent from the store thread)."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__()
+        self.note = note

@@ -9,11 +9,18 @@ from __future__ import annotations
 import gc
 import getpass
 import os
+import signal
 import sys
+import threading
 import time
 
 from tuilabel.errors import DataError, InputError
 from tuilabel.store.base import ORDERS, check_rater
+from tuilabel.tui.storethread import StoreThread
+
+#: After a hang-up, how long the store thread may take to finish the rating in flight and
+#: release this rater's claims before the process ends anyway.
+HANGUP_GRACE_SECONDS = 1.0
 
 
 def default_rater() -> str:
@@ -96,7 +103,34 @@ def run_score(
                 fh.write(f"startup imported {time.time():.6f}\n")
         app = make_score_app(store, rater=rater, order=order, model=model, overlap=overlap,
                              truecolor=True if truecolor else None, warm=warm)
+        end_on_hangup(store, rater)
         app.run()
     finally:
         gc.enable()
         store.close()
+
+
+def end_on_hangup(store: StoreThread, rater: str) -> None:
+    """When the terminal goes away (SSH dropped, terminal closed, tmux killed: SIGHUP), end
+    the process within about a second, its ratings kept and its claims released.
+
+    Not through the app's shutdown: it writes the sequences that restore the terminal, and
+    with the terminal gone Textual's writer thread dies on the first write, its queue fills
+    and the shutdown blocks for good (16 of 32 hang-ups left `score` running, holding its
+    database connection). Instead a thread lets the store thread finish what is queued (every
+    rating whose key was pressed), releases the rater's claims, and ends the process. A plain
+    `signal.signal` handler, not an asyncio one, so it runs even when the event loop is stuck
+    on such a write (Python interrupts lock waits for signal handlers)."""
+
+    def after_hangup() -> None:
+        try:  # queued behind every rating already asked for: those are committed first
+            store.submit(lambda s: s.release_claims(rater)).result(timeout=HANGUP_GRACE_SECONDS)
+        except Exception:  # noqa: BLE001 - the claims expire on their own
+            pass
+        os._exit(128 + signal.SIGHUP)
+
+    def on_hangup(signum: int, frame: object) -> None:
+        threading.Thread(target=after_hangup, name="tuilabel-hangup", daemon=True).start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGHUP, on_hangup)
