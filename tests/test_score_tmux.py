@@ -83,14 +83,16 @@ def test_score_in_tmux(tmux, tmp_path):
         and "golden retriever" in s, what="the photo", escapes=True)
     plain = tmux.screen()
     assert plain.count("▄") > 1500
-    for text in ("golden retriever", "[bold red]markup[/]", "tweet  1000", "rater  carol",
+    for text in ("golden retriever", "3 [bold", "  red]markup[/]", "tweet  1000", "rater  carol",
                  "rated  0 of 6"):
         assert text in plain, (text, plain)
     assert "\x1b[2J" not in screen  # the label's escape sequence was not passed through
 
-    for key in ("j", "k", "l"):
+    for n, key in enumerate(("j", "k", "l"), start=1):
         tmux("send-keys", "-t", "score", key)
-        time.sleep(0.3)
+        # j/k/l wait for the photo: the next key once the next photo is drawn
+        tmux.wait_for(lambda s, n=n: f"tweet  {1000 + n}" in s and s.count("▄") > 1500,
+                      what=f"photo {n + 1}")
     got = _wait_db(db, 3)
     assert got == {ids[0]: "top1", ids[1]: "top5", ids[2]: "none"}
     tmux.wait_for(lambda s: re.search(r"rated\s+3 of 6", s) is not None, what="progress")

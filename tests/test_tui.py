@@ -184,6 +184,13 @@ def test_broken_photo_shows_reason_and_can_be_marked_unrateable(sqlite_url, tmp_
             await settle(pilot, app)
             text = "\n".join(_screen_lines(app))
             assert "cannot be shown" in text and "not_found" in text
+            assert "does not exist here" in text  # the reason in words a rater can act on
+            # j/k/l judge the photo: refused for one that cannot be seen
+            for key in "jkl":
+                await pilot.press(key)
+            await pilot.pause(0.2)
+            assert app.session.history == [] and app.session.current.id == ids[0]
+            assert "not stored" in "\n".join(_screen_lines(app))
             await pilot.press("x")
             await settle(pilot, app)
             await saved(pilot, app)
@@ -265,7 +272,7 @@ def test_roc_screen_shows_the_ratings_so_far_and_refreshes(sqlite_url, tmp_path,
             await saved(pilot, app)
             await pilot.press("r")
             await until(pilot, lambda: "AUC 1.000" in text(), timeout=60, what="the ROC")
-            assert "4 photos rated (2 top-1 right, 2 not)" in text()
+            assert "4 photos rated (2 top-1 right, 2 not)" in text(), text()
             assert "FPR" in text() and "Youden" in text()
             assert "Hanley-McNeil" in text() and "4 rated so far" in text()  # the plan line
             # rating keys do nothing while the photo is hidden
@@ -385,3 +392,113 @@ def test_a_rating_that_cannot_be_stored_is_reported_and_its_photo_shown_again(sq
     finally:
         store.close()
     assert ratings(sqlite_url) == {}
+
+
+def test_enter_and_space_store_nothing(sqlite_url, tmp_path):
+    """Text typed into the wrong window must not become ratings; the mouse still rates."""
+    ids = fill_store(sqlite_url, tmp_path / "photos", n=3)
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            for key in ("enter", "space", "tab", "enter", "space", "shift+tab", "enter"):
+                await pilot.press(key)
+            await pilot.pause(0.3)
+            assert app.session.history == [] and app.session.current.id == ids[0]
+            assert await pilot.click("#rate-top5")
+            await settle(pilot, app)
+            await saved(pilot, app)
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+    assert ratings(sqlite_url) == {ids[0]: "top5"}
+
+
+class _HeldFetcher:
+    """The real Fetcher, but the first photo's bytes wait until `release` is set (a slow
+    network, at the outermost edge)."""
+
+    def __init__(self, slow_url):
+        import threading
+
+        self.inner = Fetcher(cache_dir=None)
+        self.slow_url = slow_url
+        self.release = threading.Event()
+
+    def fetch(self, url):
+        if url == self.slow_url:
+            self.release.wait(20)
+        return self.inner.fetch(url)
+
+
+def test_rating_keys_wait_for_the_photo(sqlite_url, tmp_path):
+    ids = fill_store(sqlite_url, tmp_path / "photos", n=3)
+    fetcher = _HeldFetcher(str(tmp_path / "photos" / "photo0.png"))
+    store = open_store_thread(sqlite_url)
+    app = make_score_app(store, rater="alice", order="oldest", fetcher=fetcher, roc=None,
+                         freeze_gc=False)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.session.current is not None, what="a claim")
+            for key in "jkl":
+                await pilot.press(key)
+            await pilot.pause(0.2)
+            assert app.session.history == []
+            text = " ".join(line.split("│")[-1].strip() for line in _screen_lines(app))
+            assert "j k l wait until the photo is drawn" in text, text
+            await pilot.press("s")  # s and x still work while loading
+            fetcher.release.set()  # (the one render worker was waiting on that photo)
+            await settle(pilot, app)
+            assert app.session.current.id == ids[1]
+            await pilot.press("k")
+            await settle(pilot, app)
+            await saved(pilot, app)
+
+    try:
+        run(scenario())
+    finally:
+        fetcher.release.set()
+        store.close()
+    assert ratings(sqlite_url) == {ids[1]: "top5"}
+
+
+def test_zoom_gives_the_photo_the_screen_and_rating_keys_still_work(sqlite_url, tmp_path):
+    ids = fill_store(sqlite_url, tmp_path / "photos", n=3)
+    store, app = build(sqlite_url)
+
+    async def scenario():
+        async with app.run_test(size=(130, 50)) as pilot:
+            await settle(pilot, app)
+            normal = app.photo.shown[1]
+            await pilot.press("z")
+            await until(pilot, lambda: app.photo.shown is not None
+                        and app.photo.shown[1][0] == 130, what="the zoomed photo")
+            assert app.photo.shown[1][1] >= 48 and normal[0] < 130
+            lines = _screen_lines(app)
+            assert "Top labels" not in "\n".join(lines)
+            assert "golden retriever" in lines[-1] and "z/esc back" in lines[-1]
+            # the fixture photo (48x36) fills 130 cells wide: the zoomed photo is 130 px wide
+            assert max(line.count("▄") for line in lines) == 130
+            await pilot.press("j")  # rates while zoomed, the next photo zoomed too
+            await until(pilot, lambda: app.photo.shown is not None
+                        and app.photo.shown[0] == ids[1] and app.photo.shown[1][0] == 130,
+                        what="the next photo, zoomed")
+            await pilot.press("escape")
+            await until(pilot, lambda: app.photo.shown is not None
+                        and app.photo.shown[1] == normal, what="the normal view")
+            assert "Top labels" in "\n".join(_screen_lines(app))
+            await pilot.press("z")
+            await pilot.press("z")
+            await until(pilot, lambda: app.photo.shown is not None
+                        and app.photo.shown[1] == normal, what="z back")
+            await saved(pilot, app)
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+    assert ratings(sqlite_url) == {ids[0]: "top1"}

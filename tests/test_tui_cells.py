@@ -15,7 +15,6 @@ from tuilabel.tui.cells import (
     fit_size,
     render_message,
     render_photo,
-    xterm_index,
 )
 from tuilabel.tui.session import LOOKAHEAD, Session
 from tuilabel.tui.text import clean, link_target
@@ -66,15 +65,10 @@ def test_render_photo_fills_the_pane_exactly_and_centres():
 
 def test_256_colour_cells_use_the_xterm_palette():
     img = PILImage.new("RGB", (10, 10), (255, 0, 0))
-    strips = render_photo(img, 10, 5, truecolor=False)
+    strips = render_photo(img, 10, 5, colors="256")
     colours = {seg.style.color for s in strips for seg in s if seg.text == "▄"}
     assert {c.number for c in colours} == {196}  # xterm's pure red
     assert all(c.type.name == "EIGHT_BIT" for c in colours)
-
-
-def test_xterm_index_of_greys_and_cube():
-    rgb = np.array([[0, 0, 0], [255, 255, 255], [128, 128, 128], [0, 0, 255]])
-    assert xterm_index(rgb).tolist() == [16, 231, 244, 21]
 
 
 def test_render_message_is_centred_and_cut():

@@ -34,9 +34,16 @@ def score(
         typer.Option("--truecolor", help="Use 24-bit colour (SSH does not forward COLORTERM; "
                      "TEXTUAL_COLOR_SYSTEM=truecolor does the same)."),
     ] = False,
+    graphics: Annotated[
+        str | None,
+        typer.Option("--graphics", help="How to draw photos: auto (ask the terminal), kitty "
+                     "(Kitty graphics), sixel, or halfblock (coloured cells). Default: "
+                     "$TUILABEL_GRAPHICS, else auto.", show_default=False),
+    ] = None,
 ) -> None:
     """Rate each photo's labels in the terminal: j top-1 right, k in the top 5, l none,
-    x cannot rate, s skip, u undo, r ROC, q quit. Works over plain SSH."""
+    x cannot rate, s skip, u undo, z zoom, r ROC, q quit. Works over plain SSH."""
     from tuilabel.tui.run import run_score
 
-    run_score(db, rater=rater, order=order, model=model, overlap=overlap, truecolor=truecolor)
+    run_score(db, rater=rater, order=order, model=model, overlap=overlap, truecolor=truecolor,
+              graphics=graphics)

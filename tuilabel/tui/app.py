@@ -22,6 +22,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from tuilabel.tui.cells import render_message
+from tuilabel.tui.filters import PhotoKeepsColour
+from tuilabel.tui.graphics import Display
 from tuilabel.tui.messages import (
     ClaimsRenewed,
     ImagesClaimed,
@@ -33,24 +35,30 @@ from tuilabel.tui.messages import (
     StoreFailed,
     StoreRetrying,
 )
-from tuilabel.tui.preload import Preloader
+from tuilabel.tui.picture import KITTY_HIDE_ALL
+from tuilabel.tui.preload import Preloader, reason_words
 from tuilabel.tui.roc import RocView
 from tuilabel.tui.screens import HelpScreen, RocScreen
 from tuilabel.tui.session import CLAIM_SECONDS, Rated, Session
 from tuilabel.tui.storethread import StoreThread
 from tuilabel.tui.text import clean
-from tuilabel.tui.warm import WarmStart
+from tuilabel.tui.warm import SIDE_COLUMNS, WarmStart
 from tuilabel.tui.widgets import (
     InfoPanel,
     PhotoView,
     ProgressPanel,
     RateButtons,
     StatusLine,
+    ZoomBar,
+    forget_kitty,
     progress_text,
+    send_kitty,
 )
 
 VERDICT_WORDS = {"top1": "top-1 correct", "top5": "in the top 5", "none": "none correct",
                  "unrateable": "cannot rate"}
+#: Verdicts that judge the photo: refused while it is loading or could not be drawn.
+NEEDS_PHOTO = ("top1", "top5", "none")
 
 #: Set to a file path to append "shown <image id> <unix time>" each time a photo's frame
 #: has been written, "key <verdict> <time>" on rating keys and start-up milestones
@@ -63,13 +71,21 @@ class ScoreApp(App[None]):
 
     TITLE = "tuilabel score"
     ENABLE_COMMAND_PALETTE = False  # its footer entry would push `q quit` off an 80-col footer
-    CSS = """
-    #main { height: 1fr; }
-    #side { width: 42; height: 1fr; padding: 0 1; border-left: solid $primary; }
-    #info { height: 11; }
-    #progress { height: 3; margin-top: 1; }
-    #status { height: 2; margin-top: 1; }
-    RateButtons { margin-top: 1; }
+    CSS = f"""
+    #main {{ height: 1fr; }}
+    #photo-column {{ width: 1fr; height: 1fr; }}
+    #note {{ height: 1; padding: 0 1; display: none; }}
+    #note.-shown {{ display: block; }}
+    #side {{ width: {SIDE_COLUMNS}; height: 1fr; padding: 0 1; border-left: solid $primary; }}
+    #info {{ height: auto; max-height: 18; }}
+    #progress {{ height: 3; margin-top: 1; }}
+    #status {{ height: auto; max-height: 3; margin-top: 1; }}
+    RateButtons {{ margin-top: 1; }}
+    ZoomBar {{ display: none; }}
+    .-zoom #side {{ display: none; }}
+    .-zoom Footer {{ display: none; }}
+    .-zoom #note {{ display: none; }}
+    .-zoom ZoomBar {{ display: block; }}
     """
     BINDINGS = [
         Binding("j", "rate('top1')", "top-1"),
@@ -77,6 +93,8 @@ class ScoreApp(App[None]):
         Binding("l", "rate('none')", "none"),
         Binding("x", "rate('unrateable')", "broken"),
         Binding("s", "skip", "skip"),
+        Binding("z", "zoom", "zoom", show=False),  # (no room in an 80-column footer)
+        Binding("escape", "unzoom", "back", show=False),
         Binding("u", "undo", "undo"),
         Binding("backspace", "undo", "undo", show=False),
         Binding("r", "roc", "ROC"),
@@ -97,6 +115,7 @@ class ScoreApp(App[None]):
         model: str | None = None,
         overlap: int = 1,
         truecolor: bool | None = None,
+        display: Display | None = None,
         roc: RocView | None = None,
         freeze_gc: bool = True,
         warm: WarmStart | None = None,
@@ -106,6 +125,9 @@ class ScoreApp(App[None]):
         # cells are already truecolor (or xterm-256 indices, pre-mapped in the worker), and
         # that filter, with one lru_cache miss per unique cell colour, cost ~10 ms a frame.
         super().__init__(ansi_color=True)
+        if self.no_color:  # NO_COLOR turns off decoration, not the photo
+            self._filters = [f for f in self._filters if type(f).__name__ not in (
+                "NoColor", "Monochrome")] + [PhotoKeepsColour()]
         self.store = store
         self.rater = rater
         self.order = order
@@ -115,38 +137,57 @@ class ScoreApp(App[None]):
         self.roc_view = roc
         self.session = Session(rater=rater)
         self._size_guess: tuple[int, int] = (0, 0)
-        if truecolor is None:
-            truecolor = self.console.color_system == "truecolor"
+        if display is None:
+            system = self.console.color_system
+            colors = "truecolor" if truecolor or (truecolor is None and system == "truecolor") \
+                else {"256": "256", "standard": "16", "windows": "16"}.get(system or "", "256")
+            display = Display(graphics="halfblock", colors=colors)
+        self.photo_display = display
         if warm is not None and warm.wait().ready:
             self.preloader = warm.preloader
-            self.preloader.set_truecolor(truecolor)
+            self.preloader.set_display(display)
             self.session.add_claimed(warm.images, warm.asked)
             self._size_guess = warm.size
             if warm.counts is not None:
                 self.session.rated, self.session.total = warm.counts
         else:  # (a failed warm start is retried by the normal path, which reports errors)
-            self.preloader = Preloader(fetch, decode, truecolor=truecolor)
+            self.preloader = Preloader(fetch, decode, display=display)
         self._freeze_gc = freeze_gc
         self._claiming = False
         self._counting = False
         self._count_again = False
         self._frame_log = os.environ.get(FRAME_LOG_ENV)
         self._started_gc = False
+        #: The id of the photo on screen when it is drawn and may be judged (j/k/l).
+        self._rateable: int | None = None
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
-            yield PhotoView(id="photo")
+            with Vertical(id="photo-column"):
+                yield PhotoView(id="photo")
+                yield ZoomBar()
             with Vertical(id="side"):
                 yield InfoPanel(id="info")
                 yield ProgressPanel(id="progress")
                 yield StatusLine(id="status")
                 yield RateButtons()
+        yield StatusLine(id="note")
         yield Footer()
 
     @property
     def photo(self) -> PhotoView:
         return self.query_one("#photo", PhotoView)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one("#status", StatusLine)
+
+    def write_terminal(self, data: str) -> None:
+        """Write control sequences (Kitty graphics) straight to the terminal, in order with
+        the frames (Textual's writer thread)."""
+        if data and self._driver is not None and not self.is_headless:
+            self._driver.write(data)
 
     def pane_size(self) -> tuple[int, int]:
         """The photo pane's size in cells (before the first layout: the warm start's guess)."""
@@ -164,7 +205,10 @@ class ScoreApp(App[None]):
         self.store.store.on_retry = lambda note: self.post_message(StoreRetrying(note))
         self.preloader.start(self)
         self.set_interval(max(1.0, self.claim_seconds / 3), self.renew_claims)
-        self.query_one(StatusLine).say("Finding photos to rate…", "dim")
+        self.status.say("Finding photos to rate…", "dim")
+        if self.photo_display.note:
+            self.query_one("#note", StatusLine).say(self.photo_display.note, "dim")
+            self.query_one("#note").add_class("-shown")
         self._show_progress()
         if self.session.current is not None or not self.session.more_available:
             self._warm_started()  # drawn in the very first frame
@@ -175,7 +219,7 @@ class ScoreApp(App[None]):
     def _warm_started(self) -> None:
         self._mark("startup claimed")
         if self.session.current is not None:
-            self.query_one(StatusLine).say("j top-1 · k top-5 · l none · ? help", "dim")
+            self.status.say("j top-1 · k top-5 · l none · z zoom · ? help", "dim")
         self.show_current()
 
     # -- claiming photos ------------------------------------------------------------------
@@ -207,7 +251,7 @@ class ScoreApp(App[None]):
         self.session.add_claimed(message.images, message.asked)
         if not had_current:
             if self.session.current is not None:
-                self.query_one(StatusLine).say("j top-1 · k top-5 · l none · ? help", "dim")
+                self.status.say("j top-1 · k top-5 · l none · z zoom · ? help", "dim")
             else:
                 self._settle_gc()  # no photo frame will do it
             self.show_current()
@@ -272,10 +316,12 @@ class ScoreApp(App[None]):
         key = (rendered.image_id, rendered.size)
         if self.photo.shown == key:
             return
-        self.photo.show(rendered.strips, key)
+        self.photo.show(rendered.picture, key)
+        self._rateable = None if rendered.failure else rendered.image_id
+        self._update_zoom_bar()
         if rendered.failure:
-            self.query_one(StatusLine).say(
-                f"photo not shown: {rendered.failure}. x = cannot rate, s = skip", "yellow")
+            self.status.say(f"photo not shown: {reason_words(rendered.failure)}. "
+                            "x = cannot rate, s = skip", "yellow")
         if self._frame_log or not self._started_gc:
             self.call_after_refresh(self._frame_written, rendered.image_id)
 
@@ -319,13 +365,18 @@ class ScoreApp(App[None]):
         for priority, image in enumerate(upcoming):
             self.preloader.request(image, size, priority)
         recent = [e.image.id for e in s.history[-2:]]
-        self.preloader.keep_only([i.id for i in upcoming] + recent, size)
+        dropped = self.preloader.keep_only([i.id for i in upcoming] + recent, size)
+        on_screen = self.photo.picture
+        self.write_terminal("".join(forget_kitty(r.picture) for r in dropped
+                                    if r.picture is not on_screen))
 
     def on_photo_rendered(self, message: PhotoRendered) -> None:
         rendered = message.rendered
         if not self._started_gc:
             self._mark(f"startup rendered_{rendered.image_id}")
         self.preloader.store(rendered)
+        # Kitty pixels go to the terminal now, ahead of the key press that shows them.
+        self.write_terminal(send_kitty(rendered.picture))
         current = self.session.current
         if current is not None and rendered.image_id == current.id \
                 and rendered.size == self.pane_size():
@@ -341,6 +392,18 @@ class ScoreApp(App[None]):
         image = self.session.current
         if image is None or not self._on_main_screen():
             self.bell()
+            return
+        if verdict in NEEDS_PHOTO and self._rateable != image.id:
+            # Nobody can judge a photo they cannot see: only x (cannot rate) and s (skip).
+            self.bell()
+            rendered = self.preloader.get(image.id, self.pane_size())
+            if rendered is not None and rendered.failure:
+                self.status.say(f"not stored: this photo cannot be shown "
+                                f"({reason_words(rendered.failure)}); x = cannot rate, "
+                                "s = skip", "yellow")
+            else:
+                self.status.say("not stored: j k l wait until the photo is drawn "
+                                "(s = skip)", "yellow")
             return
         rater = self.rater
         future = self.store.submit(lambda s: s.add_rating(image.id, rater, verdict))
@@ -363,13 +426,13 @@ class ScoreApp(App[None]):
         if isinstance(self.screen, RocScreen):
             self.screen.refresh_roc()
         entry = message.entry
-        self.query_one(StatusLine).say(
+        self.status.say(
             f"✓ stored: {VERDICT_WORDS[entry.verdict]} (tweet {entry.image.tweet_id})", "green")
         self.count_progress()
 
     def on_rating_failed(self, message: RatingFailed) -> None:
         entry, s = message.entry, self.session
-        self.query_one(StatusLine).say(f"✗ NOT stored: {message.error}", "bold red")
+        self.status.say(f"✗ NOT stored: {message.error}", "bold red")
         self.notify(f"Rating not stored: {clean(message.error, 200)}", severity="error")
         if entry in s.history:  # show that photo again, to be rated once more
             s.history.remove(entry)
@@ -385,7 +448,7 @@ class ScoreApp(App[None]):
         skipped = self.session.skip()
         rater = self.rater
         self.store.submit(lambda s: s.release_claims(rater, [skipped.id]))
-        self.query_one(StatusLine).say(f"skipped tweet {skipped.tweet_id}", "dim")
+        self.status.say(f"skipped tweet {skipped.tweet_id}", "dim")
         self.show_current()
         self.claim_more()
 
@@ -394,7 +457,7 @@ class ScoreApp(App[None]):
             return
         entry = self.session.undo()
         if entry is None:
-            self.query_one(StatusLine).say("nothing to undo in this sitting", "yellow")
+            self.status.say("nothing to undo in this sitting", "yellow")
             self.bell()
             return
 
@@ -420,7 +483,7 @@ class ScoreApp(App[None]):
         self.post_message(RatingUndone(entry, existed))
 
     def on_rating_undone(self, message: RatingUndone) -> None:
-        self.query_one(StatusLine).say(
+        self.status.say(
             f"↶ undone: {VERDICT_WORDS[message.entry.verdict]} "
             f"(tweet {message.entry.image.tweet_id})", "cyan")
         self.count_progress()
@@ -464,7 +527,7 @@ class ScoreApp(App[None]):
         self.query_one(StatusLine).say(message.note, "bold yellow")
 
     def on_store_failed(self, message: StoreFailed) -> None:
-        self.query_one(StatusLine).say(f"✗ {message.what} failed: {message.error}", "bold red")
+        self.status.say(f"✗ {message.what} failed: {message.error}", "bold red")
         self.notify(f"{message.what} failed: {clean(message.error, 200)}", severity="error")
 
     # -- other screens, quitting ----------------------------------------------------------
@@ -479,6 +542,46 @@ class ScoreApp(App[None]):
             return
         self.push_screen(RocScreen(self.roc_view))
 
+    # -- zoom -----------------------------------------------------------------------------
+    @property
+    def zoomed(self) -> bool:
+        """The photo fills the screen (z); the rating keys still work."""
+        return self.screen.has_class("-zoom")
+
+    def action_zoom(self) -> None:
+        if not self._on_main_screen():
+            return
+        self.screen.toggle_class("-zoom")
+        self._update_zoom_bar()
+
+    def action_unzoom(self) -> None:
+        if self._on_main_screen() and self.zoomed:
+            self.action_zoom()
+
+    def _update_zoom_bar(self) -> None:
+        if self.zoomed:
+            self.query_one(ZoomBar).show_image(self.session.current)
+
+    # -- screens over the photo -----------------------------------------------------------
+    def push_screen(self, *args, **kwargs):  # type: ignore[override]
+        """Kitty images lie above the text: take them off before another screen is drawn
+        (the photo pane draws its own again when it is back on top)."""
+        if self.photo_display.graphics == "kitty":
+            self.write_terminal(KITTY_HIDE_ALL)
+            if self._on_main_screen():
+                self.photo.refresh()
+        return super().push_screen(*args, **kwargs)
+
+    def pop_screen(self):  # type: ignore[override]
+        result = super().pop_screen()
+        if self.photo_display.pixels:
+            self.call_after_refresh(self._redraw_photo)
+        return result
+
+    def _redraw_photo(self) -> None:
+        if self._on_main_screen():
+            self.photo.refresh()
+
     def _on_main_screen(self) -> bool:
         """Rating keys act only where the photo is visible (not under help or the ROC)."""
         return len(self.screen_stack) == 1
@@ -486,6 +589,8 @@ class ScoreApp(App[None]):
     def on_unmount(self) -> None:
         self.store.store.on_retry = None
         self.preloader.stop()
+        if self.photo_display.graphics == "kitty":  # free the terminal's copies of the photos
+            self.write_terminal("\x1b_Ga=d,d=A,q=2\x1b\\")
 
     async def action_quit(self) -> None:
         rater = self.rater

@@ -8,6 +8,7 @@ capability is installed.
 from __future__ import annotations
 
 from tuilabel.tui.app import ScoreApp
+from tuilabel.tui.graphics import Display
 from tuilabel.tui.roc import RocView
 from tuilabel.tui.roc import available as roc_available
 from tuilabel.tui.storethread import StoreThread, open_store_thread
@@ -30,12 +31,15 @@ def make_score_app(
     overlap: int = 1,
     fetcher=None,
     truecolor: bool | None = None,
+    display: Display | None = None,
     roc: RocView | None | str = "default",
     freeze_gc: bool = True,
     warm: WarmStart | None = None,
 ) -> ScoreApp:
     """A ScoreApp over an open store thread; `fetcher` defaults to `label`'s Fetcher (the
-    same cache), or the warm start's."""
+    same cache), or the warm start's. `display` says how photos are drawn (see
+    graphics.detect); without it, half-block cells in the console's colours (`truecolor`
+    True forces 24-bit)."""
     from tuilabel.images import Fetcher, decode_image
 
     if fetcher is None and warm is not None:
@@ -51,6 +55,7 @@ def make_score_app(
         model=model,
         overlap=overlap,
         truecolor=truecolor,
+        display=display,
         roc=default_roc_view(model) if roc == "default" else roc,  # type: ignore[arg-type]
         freeze_gc=freeze_gc,
         warm=warm,

@@ -25,7 +25,9 @@ from PIL import Image as PILImage
 from textual.strip import Strip
 
 from tuilabel.store.base import Image
-from tuilabel.tui.cells import render_message, render_photo
+from tuilabel.tui.cells import render_message
+from tuilabel.tui.graphics import Display
+from tuilabel.tui.picture import Picture, render_picture
 from tuilabel.tui.text import clean
 
 if TYPE_CHECKING:  # the app is not imported here: see warm.py
@@ -36,14 +38,19 @@ Key = tuple[int, tuple[int, int]]
 
 @dataclass(frozen=True)
 class Rendered:
-    """A photo turned into cells for one pane size, or the placeholder saying why it could
-    not be (`failure` is then a short reason such as `http_404`)."""
+    """A photo turned into a picture for one pane size, or the placeholder saying why it
+    could not be (`failure` is then a short reason such as `http_404`)."""
 
     image_id: int
     size: tuple[int, int]
-    strips: list[Strip]
+    picture: Picture
     failure: str | None = None
     detail: str = ""
+
+    @property
+    def strips(self) -> list[Strip]:
+        """The picture's cells (blank under a pixel image)."""
+        return self.picture.strips
 
 
 class _Failed:
@@ -51,16 +58,52 @@ class _Failed:
         self.reason, self.detail = reason, detail
 
 
+#: What a rater can make of each failure reason (the tokens of images.py), in words.
+REASON_WORDS = {
+    "dns": "the photo's server name does not resolve: check the network (or the URL)",
+    "refused": "the photo's server refuses connections: try again later (s = skip for now)",
+    "timeout": "the photo's server did not answer in time: check the network, s = skip for now",
+    "connection": "the connection to the photo's server broke: check the network",
+    "redirects": "the photo's URL redirects in a loop: the photo is not reachable",
+    "http_404": "the photo is gone from the server (HTTP 404: deleted tweet or account?)",
+    "http_403": "the server refuses the photo (HTTP 403: protected or suspended account?)",
+    "http_410": "the photo was removed from the server (HTTP 410)",
+    "http_429": "the server limits requests (HTTP 429): s = skip, and come back later",
+    "http_5xx": "the photo's server has an error (HTTP 5xx): s = skip, and come back later",
+    "too_large": "the photo file is larger than the download limit",
+    "empty": "the photo file is empty",
+    "bad_scheme": "the photo's address is not http(s) or a file",
+    "bad_url": "the photo's address is malformed",
+    "not_found": "the photo's file does not exist here (moved or deleted since labeling?)",
+    "io": "the photo's file cannot be read (permissions, or a folder)",
+    "not_image": "the file is not a picture (an HTML page or other data)",
+    "truncated": "the photo file is cut short or corrupt",
+    "decompression_bomb": "the photo is too large to decode safely",
+    "unsupported": "the photo's format or colour mode cannot be decoded",
+    "render_error": "drawing the photo failed (a bug in tuilabel: please report it)",
+}
+
+
+def reason_words(reason: str) -> str:
+    """`reason` (a failure token) as a sentence a rater can act on."""
+    if reason in REASON_WORDS:
+        return REASON_WORDS[reason]
+    if reason.startswith("http_"):
+        return f"the server answered HTTP {reason[5:]} instead of the photo"
+    return reason
+
+
 def placeholder(image: Image, reason: str, detail: str, size: tuple[int, int]) -> list:
-    """The pane's content for a photo that could not be shown: the reason, and what to do."""
+    """The pane's content for a photo that could not be shown: why, in words a rater can act
+    on, and the keys that still work (j/k/l are refused: nobody can judge an unseen photo)."""
     cols, rows = size
     lines = [
-        "This photo cannot be shown",
+        "This photo cannot be shown, so j/k/l cannot rate it",
         "",
-        f"reason: {clean(reason, 80)}",
-        clean(detail, 300) if detail else "",
+        clean(reason_words(reason), 120),
+        f"({clean(reason, 40)}{': ' + clean(detail, 200) if detail else ''})",
         "",
-        "x = cannot rate    s = skip for now",
+        "x = mark it cannot rate    s = skip it for now",
     ]
     return render_message(lines, cols, rows, style="bold yellow")
 
@@ -73,13 +116,13 @@ class Preloader:
         fetch: Callable[[str], bytes],
         decode: Callable[[bytes], PILImage.Image],
         *,
-        truecolor: bool = True,
+        display: Display | None = None,
         parallel: int = 1,
         keep_decoded: int = 8,
     ) -> None:
         self._fetch = fetch
         self._decode = decode
-        self.truecolor = truecolor
+        self.display = display or Display()
         self.parallel = parallel
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._seq = itertools.count()
@@ -112,10 +155,10 @@ class Preloader:
         self._pending.add(key)
         self._queue.put((priority, next(self._seq), image, size))
 
-    def set_truecolor(self, truecolor: bool) -> None:
-        """Switch colour modes (forgets cells built for the other one)."""
-        if truecolor != self.truecolor:
-            self.truecolor = truecolor
+    def set_display(self, display: Display) -> None:
+        """Switch how photos are drawn (forgets pictures made the other way)."""
+        if display != self.display:
+            self.display = display
             self._cells.clear()
 
     def store(self, rendered: Rendered) -> None:
@@ -124,11 +167,11 @@ class Preloader:
         self._pending.discard(key)
         self._cells[key] = rendered
 
-    def keep_only(self, image_ids: Iterable[int], size: tuple[int, int]) -> None:
-        """Forget cells of other photos and of other pane sizes (memory stays flat)."""
+    def keep_only(self, image_ids: Iterable[int], size: tuple[int, int]) -> list[Rendered]:
+        """Forget pictures of other photos and of other pane sizes (memory stays flat);
+        returns the ones forgotten."""
         wanted = {(i, size) for i in image_ids}
-        for key in [k for k in self._cells if k not in wanted]:
-            del self._cells[key]
+        return [self._cells.pop(key) for key in [k for k in self._cells if k not in wanted]]
 
     # -- worker threads -------------------------------------------------------------------
     def _work(self, app: App) -> None:
@@ -146,7 +189,7 @@ class Preloader:
                 rendered = self.render(image, size)
             except Exception as exc:  # never lose the photo: show why instead
                 strips = placeholder(image, "render_error", str(exc), size)
-                rendered = Rendered(image.id, size, strips, "render_error", str(exc))
+                rendered = Rendered(image.id, size, Picture(strips), "render_error", str(exc))
             app.post_message(PhotoRendered(rendered))
 
     def render(self, image: Image, size: tuple[int, int]) -> Rendered:
@@ -154,10 +197,12 @@ class Preloader:
         photo = self._decoded_photo(image)
         if isinstance(photo, _Failed):
             strips = placeholder(image, photo.reason, photo.detail, size)
-            return Rendered(image.id, size, strips, photo.reason, photo.detail)
-        strips = render_photo(photo, size[0], size[1], truecolor=self.truecolor)
-        _warm_styles(strips, self.truecolor)
-        return Rendered(image.id, size, strips)
+            return Rendered(image.id, size, Picture(strips), photo.reason, photo.detail)
+        display = self.display
+        picture = render_picture(photo, size[0], size[1], display)
+        if picture.graphics == "halfblock":
+            _warm_styles(picture.strips, display.colors)
+        return Rendered(image.id, size, picture)
 
     def _decoded_photo(self, image: Image) -> PILImage.Image | _Failed:
         with self._lock:
@@ -176,13 +221,14 @@ class Preloader:
         return photo
 
 
-def _warm_styles(strips: list, truecolor: bool) -> None:
+def _warm_styles(strips: list, colors: str) -> None:
     """Compute each cell style's escape codes now, in the worker, so that writing the frame
     on the UI thread finds them cached (Rich caches them on the Style object)."""
     from rich.color import ColorSystem
     from textual.strip import Strip
 
-    system = ColorSystem.TRUECOLOR if truecolor else ColorSystem.EIGHT_BIT
+    system = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT}.get(
+        colors, ColorSystem.STANDARD)
     for strip in strips:
         for _text, style, _ in strip:
             if style is not None and style._ansi is None:

@@ -52,8 +52,11 @@ def run_score(
     model: str | None = None,
     overlap: int = 1,
     truecolor: bool = False,
+    graphics: str | None = None,
 ) -> None:
-    """Run the score app until the rater quits. Raises TuilabelError for the user's mistakes."""
+    """Run the score app until the rater quits. `graphics` is auto, kitty, sixel or halfblock
+    (None: the TUILABEL_GRAPHICS variable, else auto). Raises TuilabelError for the user's
+    mistakes."""
     if order not in ORDERS:
         raise InputError(f"unknown --order {order!r}: use one of {', '.join(ORDERS)}")
     if overlap < 1:
@@ -87,14 +90,23 @@ def run_score(
         # resizes. The terminal itself knows its size.
         os.environ.pop("COLUMNS", None)
         os.environ.pop("LINES", None)
-        if truecolor:
-            os.environ["TEXTUAL_COLOR_SYSTEM"] = "truecolor"
+        # Ask the terminal what it draws (one round trip) before Textual reads its input.
+        from tuilabel.tui.graphics import detect
+
+        try:
+            display = detect(graphics, truecolor=truecolor)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = {"truecolor": "truecolor", "256": "256"}.get(
+            display.colors, "standard")
+        if os.environ.get("TUILABEL_DEBUG"):
+            print("tuilabel: " + "; ".join(display.how), file=sys.stderr)
         from tuilabel.tui.session import CLAIM_SECONDS
         from tuilabel.tui.warm import WarmStart
 
         # The first photo is claimed, fetched and drawn while Textual is imported.
         warm = WarmStart(store, rater=rater, order=order, model=model, overlap=overlap,
-                         claim_seconds=CLAIM_SECONDS, counts=(rated, total))
+                         claim_seconds=CLAIM_SECONDS, counts=(rated, total), display=display)
         # Textual is imported only now, after the colour system is settled.
         from tuilabel.tui.factory import make_score_app
 
@@ -102,7 +114,7 @@ def run_score(
             with open(os.environ["TUILABEL_FRAME_LOG"], "a", encoding="utf-8") as fh:
                 fh.write(f"startup imported {time.time():.6f}\n")
         app = make_score_app(store, rater=rater, order=order, model=model, overlap=overlap,
-                             truecolor=True if truecolor else None, warm=warm)
+                             display=display, warm=warm)
         end_on_hangup(store, rater)
         app.run()
     finally:

@@ -21,12 +21,13 @@ Rate the model's labels of each photo
           (kept apart: never a negative in the ROC)
   s       skip this photo for now
   u  ⌫    undo the last rating (shows its photo again)
+  z       zoom the photo (z or escape: back)
   r       ROC curve of the ratings so far
   ?       this help            q  quit
 
-The buttons do what j, k and l do. Each rating is
-committed when its key is pressed; reopening the
-app continues where you stopped.
+Buttons: the mouse only (Enter, space rate nothing).
+j k l wait for the photo. Each rating is committed
+at once; reopening continues where you stopped.
 """
 
 

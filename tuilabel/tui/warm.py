@@ -19,28 +19,22 @@ from tuilabel.tui.session import LOOKAHEAD
 from tuilabel.tui.storethread import StoreThread
 
 if TYPE_CHECKING:  # imported by the thread itself: this module must stay light
+    from tuilabel.tui.graphics import Display
     from tuilabel.tui.preload import Preloader
 
 #: Columns the side panel takes and rows the footer takes (see ScoreApp.CSS).
-SIDE_COLUMNS = 42
+SIDE_COLUMNS = 34
 FOOTER_ROWS = 1
 
 
-def guess_pane_size() -> tuple[int, int]:
-    """The photo pane's size in cells, from the terminal's size."""
+def guess_pane_size(note: bool = False) -> tuple[int, int]:
+    """The photo pane's size in cells, from the terminal's size (`note`: a line under the
+    photo says how to get a better picture)."""
     try:
         cols, rows = os.get_terminal_size(sys.__stderr__.fileno())
     except (OSError, ValueError, AttributeError):
         return (0, 0)
-    return (max(0, cols - SIDE_COLUMNS), max(0, rows - FOOTER_ROWS))
-
-
-def guess_truecolor() -> bool:
-    """Whether Textual will use 24-bit colour (its TEXTUAL_COLOR_SYSTEM, else Rich's guess)."""
-    system = os.environ.get("TEXTUAL_COLOR_SYSTEM", "auto")
-    if system != "auto":
-        return system == "truecolor"
-    return os.environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit")
+    return (max(0, cols - SIDE_COLUMNS), max(0, rows - FOOTER_ROWS - (1 if note else 0)))
 
 
 class WarmStart:
@@ -61,6 +55,7 @@ class WarmStart:
         claim_seconds: int,
         counts: tuple[int, int] | None = None,
         fetcher=None,
+        display: Display | None = None,
     ) -> None:
         self.asked = LOOKAHEAD + 1
         self._claim = store.submit(lambda s: s.claim_next(
@@ -68,7 +63,8 @@ class WarmStart:
             claim_seconds=claim_seconds))
         #: (rated, total) as the caller counted them just before, if it did.
         self.counts = counts
-        self.size = guess_pane_size()
+        self.display = display
+        self.size = guess_pane_size(note=bool(display and display.note))
         self.fetcher = fetcher
         self.preloader: Preloader | None = None
         self.images: list[Image] = []
@@ -83,8 +79,7 @@ class WarmStart:
 
             if self.fetcher is None:
                 self.fetcher = Fetcher(pool_size=4)
-            self.preloader = Preloader(self.fetcher.fetch, decode_image,
-                                       truecolor=guess_truecolor())
+            self.preloader = Preloader(self.fetcher.fetch, decode_image, display=self.display)
             self.images = self._claim.result()
             if self.images and min(self.size) > 0:
                 self.preloader.store(self.preloader.render(self.images[0], self.size))

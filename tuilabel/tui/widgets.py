@@ -6,7 +6,12 @@ build Rich `Text` objects from cleaned data, never markup strings.
 
 from __future__ import annotations
 
-from rich.console import Group
+import os
+import textwrap
+
+from rich.cells import cell_len
+from rich.console import Console, Group
+from rich.segment import ControlType, Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import Horizontal
@@ -16,13 +21,24 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from tuilabel.store.base import Image
+from tuilabel.tui.picture import Picture, kitty_hide, kitty_place
 from tuilabel.tui.text import clean, link_target
+from tuilabel.tui.warm import SIDE_COLUMNS
 
 BAR_CHARS = " ▏▎▍▌▋▊▉█"
 
 
 class PhotoView(Widget):
-    """Shows pre-built cell rows; drawing a frame is one list lookup per line."""
+    """Shows a photo prepared by a worker (a `Picture`) or a text placeholder; drawing a frame
+    is one list lookup per line.
+
+    Pixel pictures (Sixel, Kitty graphics) are written with the box's last line, after the
+    blank cells above have been drawn, so that Textual's own output does not paint over them:
+    the cursor goes to the picture's top-left cell, the Sixel (or the Kitty placement; its
+    pixels were sent ahead, see `send_kitty`) is written, and Textual's next line moves the
+    cursor on. Only while this widget's screen is the active one; a Kitty image is taken off
+    the screen when another picture or a placeholder replaces it.
+    """
 
     class Resized(Message):
         """The pane changed size: its photo must be rendered again to fit."""
@@ -34,13 +50,25 @@ class PhotoView(Widget):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._strips: list[Strip] = []
+        self.picture: Picture | None = None
         #: (image id, pane size) of what is shown; None for a message.
         self.shown: tuple[int, tuple[int, int]] | None = None
+        self._placed_kitty = 0  # the Kitty image this widget last put on screen
 
-    def show(self, strips: list[Strip], key: tuple[int, tuple[int, int]] | None = None) -> None:
-        self._strips = strips
+    def show(self, content: Picture | list[Strip],
+             key: tuple[int, tuple[int, int]] | None = None) -> None:
+        """Show a picture, or placeholder strips; `key` says which photo at which size."""
+        if isinstance(content, Picture):
+            self.picture, self._strips = content, content.strips
+        else:
+            self.picture, self._strips = None, content
         self.shown = key
         self.refresh()
+
+    @property
+    def loaded(self) -> bool:
+        """A photo (not a placeholder) is on screen."""
+        return self.shown is not None
 
     def on_resize(self) -> None:
         self.post_message(self.Resized())
@@ -48,11 +76,62 @@ class PhotoView(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y >= len(self._strips):
-            return Strip.blank(width)
-        strip = self._strips[y]
-        if strip.cell_length != width:  # between a resize and the re-rendered cells
-            strip = strip.adjust_cell_length(width)
+            strip = Strip.blank(width)
+        else:
+            strip = self._strips[y]
+            if strip.cell_length != width:  # between a resize and the re-rendered cells
+                strip = strip.adjust_cell_length(width)
+        if y == self.size.height - 1:
+            overlay = self._overlay()
+            if overlay:
+                strip = Strip([*strip, Segment(overlay, None, _NO_MOVE)], strip.cell_length)
         return strip
+
+    def _overlay(self) -> str:
+        """The control sequences that draw (or take away) this widget's pixel picture."""
+        picture = self.picture
+        try:
+            active = self.screen.is_active
+        except Exception:  # noqa: BLE001 - not on a screen (yet)
+            active = False
+        out = ""
+        kitty = picture.kitty_id if picture is not None and picture.graphics == "kitty" else 0
+        if self._placed_kitty and (self._placed_kitty != kitty or not active):
+            out += kitty_hide(self._placed_kitty)
+            self._placed_kitty = 0
+        if picture is None or picture.graphics == "halfblock" or not active:
+            return out
+        if picture.box != (self.size.width, self.size.height):
+            return out  # a picture for another size, until the right one arrives
+        x, y = self.region.x + picture.at[0], self.region.y + picture.at[1]
+        out += f"\x1b[{y + 1};{x + 1}H"
+        if picture.graphics == "sixel":
+            return out + picture.payload
+        out += send_kitty(picture) + kitty_place(picture.kitty_id)
+        self._placed_kitty = picture.kitty_id
+        return out
+
+
+#: A zero-width control segment: Textual and Rich count it as no cells.
+_NO_MOVE = ((ControlType.CURSOR_FORWARD, 0),)
+_kitty_sent: set[int] = set()
+
+
+def send_kitty(picture: Picture) -> str:
+    """The Kitty transmission of `picture` the first time it is asked for, then "" (the
+    terminal keeps the pixels; the app sends them ahead of the key press that shows them)."""
+    if picture.graphics != "kitty" or picture.kitty_id in _kitty_sent:
+        return ""
+    _kitty_sent.add(picture.kitty_id)
+    return picture.payload
+
+
+def forget_kitty(picture: Picture) -> str:
+    """What frees `picture`'s pixels in the terminal, if they were sent ("" otherwise)."""
+    if picture.graphics == "kitty" and picture.kitty_id in _kitty_sent:
+        _kitty_sent.discard(picture.kitty_id)
+        return kitty_hide(picture.kitty_id, free=True)
+    return ""
 
 
 def bar(fraction: float, width: int) -> str:
@@ -65,33 +144,49 @@ def bar(fraction: float, width: int) -> str:
 
 
 def labels_text(image: Image, width: int) -> Text:
-    """The top-k labels with score bars, one line each, fitted to `width` cells."""
+    """The top-k labels with score bars, fitted to `width` cells: a label longer than its
+    column wraps onto the next lines (never cut), the bar and the percentage stay on its first
+    line."""
     out = Text()
-    name_w = max(8, min(22, width - 19))
-    bar_w = max(4, width - name_w - 12)
+    bar_w = max(4, min(12, width // 7))
+    name_w = max(8, width - bar_w - 10)  # "1 " + name + " " + bar + " 100.0%"
     for rank, (label, score) in enumerate(image.predictions[:5], start=1):
         name = clean(label, 200).replace("_", " ")
-        if len(name) > name_w:
-            name = name[: name_w - 1] + "…"
+        lines = textwrap.wrap(name, name_w, break_long_words=True, break_on_hyphens=True) or [""]
         out.append(f"{rank} ", style="dim")
-        out.append(name.ljust(name_w), style="bold" if rank == 1 else "")
+        out.append(lines[0].ljust(name_w), style="bold" if rank == 1 else "")
         out.append(" ")
         out.append(bar(score, bar_w), style="green" if rank == 1 else "cyan")
         out.append(f" {score * 100:5.1f}%\n")
+        for more in lines[1:]:
+            out.append("  " + more + "\n", style="bold" if rank == 1 else "")
     out.rstrip()
     return out
 
 
+def cut_left(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut from the left ("…" + its end), so that the end
+    of a long path or URL (the file name) stays visible."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    keep = text[-(width - 1):]
+    while cell_len(keep) > width - 1:
+        keep = keep[1:]
+    return "…" + keep
+
+
 def details_text(image: Image, rater: str, width: int) -> Text:
-    """Tweet id, the photo's link (clickable where the terminal supports OSC 8), the rater."""
+    """Tweet id, the photo's link (clickable where the terminal supports OSC 8; a long one is
+    cut from the left so that its file name shows), the rater."""
     out = Text()
     out.append("tweet  ", style="dim")
     out.append(clean(image.tweet_id, 64))
     out.append("\nmodel  ", style="dim")
-    out.append(clean(image.model, 64))
+    out.append(cut_left(clean(image.model, 200), max(width - 7, 8)))
     out.append("\nphoto  ", style="dim")
-    url = clean(image.url, 2000)
-    shown = url if len(url) <= width - 7 else url[: max(width - 8, 8)] + "…"
+    shown = cut_left(clean(image.url, 2000), max(width - 7, 8))
     target = link_target(image.url)
     out.append(shown, style=Style(link=target, underline=True) if target else "")
     out.append("\nrater  ", style="dim")
@@ -99,12 +194,21 @@ def details_text(image: Image, rater: str, width: int) -> Text:
     return out
 
 
+_measure = Console(width=200, color_system=None, file=open(os.devnull, "w"))  # noqa: SIM115
+
+
+def console_lines(renderable, width: int) -> list:
+    """The lines `renderable` takes at `width` cells (to tell whether a panel grew)."""
+    return _measure.render_lines(renderable, _measure.options.update_width(width), pad=False)
+
+
 class InfoPanel(Static):
     """The current photo's labels and details."""
 
     #: Content width before the first layout (the side panel's CSS width less its gutter).
-    DEFAULT_WIDTH = 39
+    DEFAULT_WIDTH = SIDE_COLUMNS - 3
     _shown: tuple[Image | None, str] | None = None
+    _height = 0
 
     def on_resize(self) -> None:
         if self._shown is not None:
@@ -117,9 +221,12 @@ class InfoPanel(Static):
             self.update(Text("No photo to rate.", style="dim"), layout=False)
             return
         title = Text("Top labels", style="bold underline")
-        # layout=False: the panels have fixed sizes, and a layout pass costs ~10 ms a key.
-        self.update(Group(title, labels_text(image, width), Text(""),
-                          details_text(image, rater, width)), layout=False)
+        # layout=False when the height is unchanged: a layout pass costs ~10 ms a key.
+        body = Group(title, labels_text(image, width), Text(""),
+                     details_text(image, rater, width))
+        height = len(console_lines(body, width))
+        self.update(body, layout=height != self._height)
+        self._height = height
 
 
 def format_duration(seconds: float) -> str:
@@ -159,6 +266,25 @@ class StatusLine(Static):
         self.update(Text(clean(message, 300), style=style), layout=False)
 
 
+class ZoomBar(Static):
+    """The one line under a zoomed photo: the labels being rated and the keys."""
+
+    def show_image(self, image: Image | None) -> None:
+        text = Text("z/esc back  j k l x s  ", style="dim")
+        if image is not None:
+            for rank, (label, _score) in enumerate(image.predictions[:5], start=1):
+                text.append(f"{rank} ", style="dim")
+                text.append(clean(label, 80).replace("_", " ") + "  ",
+                            style="bold" if rank == 1 else "")
+        text.truncate(max(self.size.width, 20), overflow="ellipsis")
+        self.update(text, layout=False)
+
+
+class MouseButton(Button, can_focus=False):
+    """A button for the mouse only: it never takes the focus, so Enter and space (typed into
+    the wrong window, say) press nothing; a rating is a deliberate key."""
+
+
 class RateButtons(Horizontal):
     """The three verdict buttons, for the mouse."""
 
@@ -168,9 +294,9 @@ class RateButtons(Horizontal):
     """
 
     def compose(self):
-        yield Button("j top-1", id="rate-top1", variant="success", compact=True,
+        yield MouseButton("j top-1", id="rate-top1", variant="success", compact=True,
                      action="app.rate('top1')")
-        yield Button("k top-5", id="rate-top5", variant="primary", compact=True,
+        yield MouseButton("k top-5", id="rate-top5", variant="primary", compact=True,
                      action="app.rate('top5')")
-        yield Button("l none", id="rate-none", variant="error", compact=True,
+        yield MouseButton("l none", id="rate-none", variant="error", compact=True,
                      action="app.rate('none')")
