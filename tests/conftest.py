@@ -7,9 +7,12 @@ they fail instead, so that CI cannot pass by skipping them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +44,91 @@ def _mysql_unavailable() -> str | None:
     except Exception as exc:  # any failure means: no usable server
         return f"no MySQL/MariaDB server at {MYSQL_URL}: {exc}"
     return None
+
+
+#: Set, with a value unique to the running test, in the environment every process started by
+#: the test inherits (tmux and its panes, xterm, Xvfb, `python -m tuilabel`, servers).
+PROCESS_TAG_ENV = "TUILABEL_TEST_PROCESS_TAG"
+#: How long a test's processes may take to exit after it ends (tmux kill-server hangs up the
+#: app, which then releases its claims and quits).
+PROCESS_GRACE_SECONDS = 10.0
+
+
+def tagged_processes(tag: str) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes whose environment holds PROCESS_TAG_ENV=tag.
+
+    Reads /proc/PID/environ: the environment a process was started with, which is what
+    children inherit, even through tmux's server or a shell. Zombies read as empty.
+    """
+    needle = f"{PROCESS_TAG_ENV}={tag}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as fh:
+                if needle not in fh.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        found.append((int(entry), cmdline))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_process_outlives_its_test() -> Iterator[None]:
+    """Fail the test when a process it started is still running PROCESS_GRACE_SECONDS after
+    it ended (a `tuilabel score` left in a killed terminal, a tmux server, Xvfb, a server).
+
+    Each test tags the environment with a unique value; its processes inherit the tag. The
+    leftovers are killed (by pid) before the failure is reported, so that one leak does not
+    load the rest of the run. Processes meant to live longer belong to a session- or
+    module-scoped fixture: those are set up before this fixture tags the environment.
+    Without /proc (not Linux) nothing is checked.
+    """
+    if not os.path.isdir("/proc/self"):
+        yield
+        return
+    tag = uuid.uuid4().hex
+    previous = os.environ.get(PROCESS_TAG_ENV)
+    os.environ[PROCESS_TAG_ENV] = tag
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(PROCESS_TAG_ENV, None)
+        else:
+            os.environ[PROCESS_TAG_ENV] = previous
+    deadline = time.monotonic() + PROCESS_GRACE_SECONDS
+    while (left := tagged_processes(tag)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if left:
+        _end_processes([pid for pid, _ in left])
+        listing = "\n".join(f"  {pid}: {cmd}" for pid, cmd in left)
+        pytest.fail(f"{len(left)} process(es) started by this test outlived it by "
+                    f"{PROCESS_GRACE_SECONDS:.0f} s (now killed):\n{listing}", pytrace=False)
+
+
+def _end_processes(pids: list[int]) -> None:
+    """SIGTERM, then SIGKILL after 3 s, to each of `pids` (the test's own leftovers)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") and
+                                                  _is_running(p) for p in pids):
+            time.sleep(0.1)
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="session")

@@ -561,7 +561,8 @@ def _convert_rgb(img: Image.Image) -> Image.Image:
         arr = np.clip(np.nan_to_num(np.asarray(img)), 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L").convert("RGB")
     if mode == "P":
-        has_alpha = "transparency" in img.info or img.palette.mode == "RGBA"
+        has_alpha = "transparency" in img.info or (
+            img.palette is not None and img.palette.mode == "RGBA")
         img = img.convert("RGBA" if has_alpha else "RGB")
         mode = img.mode
         if mode == "RGB":

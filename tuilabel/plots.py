@@ -70,14 +70,14 @@ def roc_plot(result: RocResult, width: int = 80, height: int = 24, color: bool =
     title = f"ROC: {POSITIVE_WORDS[result.positive]}, scored by {SCORE_WORDS[result.positive]}"
     if not result.defined:
         return _message_box(result.message or "", width, title)
-    assert result.youden is not None and result.closest is not None
+    y_pt, c_pt = result.youden, result.closest
+    assert y_pt is not None and c_pt is not None  # (a defined ROC has both)
 
     def setup(f) -> None:
         x, y = _thin(result.fpr, result.tpr)
         f.draw(f.signal(x, y, marker="braille").lines()
                .label(f"ROC, AUC {fmt(result.auc)}"))
         f.draw(f.signal([0.0, 1.0], [0.0, 1.0], marker="dot").lines().label("chance"))
-        y_pt, c_pt = result.youden, result.closest
         if y_pt.threshold == c_pt.threshold:
             f.draw(f.signal([y_pt.fpr], [y_pt.tpr], marker="Y").label(
                 f"Youden's J = closest to (0,1): t={fmt(y_pt.threshold)}"))

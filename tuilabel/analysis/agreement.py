@@ -81,7 +81,7 @@ def agreement(table: RatingTable) -> Agreement | None:
         kappa, weighted = kappas(t)
         pairs.append(PairAgreement(
             table.raters[a], table.raters[b], int(ia.shape[0]),
-            tuple(tuple(int(x) for x in row) for row in t),
+            tuple((int(row[0]), int(row[1]), int(row[2])) for row in t),
             float(np.trace(t) / t.sum()), kappa, weighted,
         ))
     return Agreement(tuple(table.raters[int(r)] for r in present), multi_rated, full,

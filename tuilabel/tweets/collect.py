@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from tuilabel.errors import InputError
 from tuilabel.progress import progress_bar
@@ -48,7 +48,7 @@ def sample_fraction(sample: int | None, fraction: float | None) -> float | None:
     return None
 
 
-def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
+def collect(paths: Sequence[str], out: IO[bytes], stats: ReadStats, *,
             fraction: float | None = None, limit: int | None = None, seed: int | None = None,
             thumbnails: bool = False, strict: bool = False, max_line: int = MAX_LINE_BYTES,
             on_batch: Callable[[ReadStats], None] | None = None) -> ReadStats:
@@ -62,6 +62,7 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be 1 or more, not {limit}")
     rnd = random.Random(seed).random if fraction is not None else None
+    keep_below = 1.0 if fraction is None else fraction
     seen_ids: set[str] = set()
     skipped = stats.skipped
     # Kept lines go out once per batch: few system calls, and few chances for the GIL to
@@ -80,7 +81,7 @@ def collect(paths: Sequence[str], out: BinaryIO, stats: ReadStats, *,
                 if len(line) < 8 and not line.strip():
                     skipped["blank"] += 1
                     continue
-                if rnd is not None and rnd() >= fraction:
+                if rnd is not None and rnd() >= keep_below:
                     skipped["sampled_out"] += 1
                     continue
                 if not strict and MEDIA_MARK not in line and len(line) > PARSE_SMALL:
@@ -160,6 +161,7 @@ def collect_to_path(paths: Sequence[str], output: str | None, *, fraction: float
                         on_batch=report if progress else None)
                 out.flush()
             else:
+                assert output is not None  # (to_stdout otherwise)
                 try:
                     fh = open(output, "wb")  # noqa: SIM115
                 except OSError as exc:

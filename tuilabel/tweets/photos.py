@@ -294,7 +294,9 @@ def _v2_tweet(t: dict, media_by_key: dict, tweets_by_id: dict, out: _Collector,
 
 
 def _v2_envelope(record: dict, out: _Collector) -> None:
-    includes = record.get("includes") if isinstance(record.get("includes"), dict) else {}
+    includes = record.get("includes")
+    if not isinstance(includes, dict):
+        includes = {}
     media_by_key = {
         m["media_key"]: m
         for m in _as_list(includes.get("media"))

@@ -18,9 +18,9 @@ import sys
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol, cast
 
 from tuilabel.errors import InputError
 from tuilabel.tweets.stats import ReadStats
@@ -88,7 +88,15 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
 
 #: One batch of lines: the source's display name, the line number of the first, the lines
 #: (without their newline). Batches keep per-line overhead low on gigabyte inputs.
-Batch = tuple[str, int, list[bytes]]
+Batch = tuple[str, int, list[bytes | None]]
+
+
+class SeekableReader(Protocol):
+    """What zipfile needs of an archive it reads: `read` and `seek`."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 def _split_lines(name: str, chunks: Iterator[bytes], stats: ReadStats,
@@ -117,8 +125,9 @@ def _split_lines(name: str, chunks: Iterator[bytes], stats: ReadStats,
                 skipping = True
             if lines:
                 if max(map(len, lines)) > max_line:
-                    lines = _drop_long(name, lineno, lines, stats, max_line)
-                yield name, lineno, lines
+                    yield name, lineno, _drop_long(name, lineno, lines, stats, max_line)
+                else:
+                    yield name, lineno, cast("list[bytes | None]", lines)  # (no copy)
                 lineno += len(lines)
             if skipping:
                 stats.records_seen += 1
@@ -138,9 +147,9 @@ def _split_lines(name: str, chunks: Iterator[bytes], stats: ReadStats,
 
 
 def _drop_long(name: str, lineno: int, lines: list[bytes], stats: ReadStats,
-               max_line: int) -> list[bytes]:
+               max_line: int) -> list[bytes | None]:
     """Replace over-long lines by None (so line numbers stay right), counting each."""
-    kept = []
+    kept: list[bytes | None] = []
     for i, line in enumerate(lines):
         if len(line) > max_line:
             stats.records_seen += 1
@@ -149,11 +158,11 @@ def _drop_long(name: str, lineno: int, lines: list[bytes], stats: ReadStats,
             kept.append(None)
         else:
             kept.append(line)
-    return kept  # type: ignore[return-value]
+    return kept
 
 
 def _stream_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_line: int,
-                    seekable: BinaryIO | None, depth: int) -> Iterator[Batch]:
+                    seekable: SeekableReader | None, depth: int) -> Iterator[Batch]:
     """Batches of lines from one stream: decompress, then read as tar, zip or text."""
     head, chunks = peek(chunks, 512)
     compressed = False
@@ -221,7 +230,7 @@ def _tar_batches(name: str, chunks: Iterator[bytes], stats: ReadStats, max_line:
         stats.problem(name, None, str(source.damage))
 
 
-def _zip_batches(name: str, f: BinaryIO, stats: ReadStats, max_line: int,
+def _zip_batches(name: str, f: SeekableReader, stats: ReadStats, max_line: int,
                  depth: int) -> Iterator[Batch]:
     try:
         f.seek(0)
@@ -248,7 +257,7 @@ def _zip_batches(name: str, f: BinaryIO, stats: ReadStats, max_line: int,
 
 
 def iter_batches(paths: Sequence[str], stats: ReadStats, *, strict: bool = False,
-                 max_line: int = MAX_LINE_BYTES) -> Iterator[Batch]:
+                 max_line: int = MAX_LINE_BYTES) -> Generator[Batch, None, None]:
     """Every line of every input, in batches `(source, first_line_number, lines)`.
 
     An over-long line shows up as None in its batch (already counted). Paths are checked

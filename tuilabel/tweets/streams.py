@@ -15,7 +15,7 @@ import queue
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tuilabel.tweets.stats import ReadStats
@@ -37,7 +37,7 @@ class StreamDamage(Exception):
         self.reason = reason
 
 
-def read_chunks(f: BinaryIO, stats: ReadStats | None) -> Iterator[bytes]:
+def read_chunks(f: IO[bytes], stats: ReadStats | None) -> Iterator[bytes]:
     # read1 hands over what a pipe has now, so `tail -f log | tuilabel collect -` keeps up.
     read = getattr(f, "read1", f.read)
     while True:
@@ -231,7 +231,7 @@ class ChunkFile(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b) -> int:
         while not len(self._buf):
             if self.damage is not None:
                 return 0
@@ -251,7 +251,7 @@ class ChunkFile(io.RawIOBase):
 class CountingFile(io.RawIOBase):
     """Counts the bytes zipfile reads off the disk, for the progress bar."""
 
-    def __init__(self, f: BinaryIO, stats: ReadStats) -> None:
+    def __init__(self, f: IO[bytes], stats: ReadStats) -> None:
         self._f = f
         self._stats = stats
 
@@ -272,7 +272,7 @@ class CountingFile(io.RawIOBase):
         self._stats.bytes_read += len(data)
         return data
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b) -> int:
         data = self.read(len(b))
         b[: len(data)] = data
         return len(data)
