@@ -62,9 +62,15 @@ class Classifier(Protocol):
     A photo's scores do not depend on the other photos in its batch.
     """
 
-    name: str
-    input_size: tuple[int, int]
-    labels: Sequence[str]
+    # Read-only (properties): an implementation may hold them in narrower types (a tuple).
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    @property
+    def labels(self) -> Sequence[str]: ...
 
     def predict(self, batch: np.ndarray, k: int = DEFAULT_K) -> list[Prediction]: ...
 

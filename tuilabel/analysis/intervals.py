@@ -39,7 +39,7 @@ class Proportion:
     method: str = "Wilson"
 
 
-def wilson_bounds(k: np.ndarray | int, n: np.ndarray | int, z: float = Z95
+def wilson_bounds(k: np.ndarray | float, n: np.ndarray | int, z: float = Z95
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval (low, high) for k of n, elementwise; NaN where n = 0."""
     k = np.asarray(k, dtype=np.float64)

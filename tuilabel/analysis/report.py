@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
+from typing import Any
 
 import numpy as np
 
@@ -240,8 +241,8 @@ def run(*, db: str | None = None, tsv: str | None = None, rater: str | None = No
         raise InputError(f"--min-label-photos must be 1 or more, not {min_label_photos}")
     if not (math.isfinite(plan_width) and 0.0 < plan_width < 1.0):
         raise InputError(f"--plan-width must be between 0 and 1, not {plan_width}")
-    more = {"targets": tuple(sorted(set(targets))), "min_label_photos": min_label_photos,
-            "plan_width": plan_width}
+    more: dict[str, Any] = {"targets": tuple(sorted(set(targets))),
+                            "min_label_photos": min_label_photos, "plan_width": plan_width}
     if positive not in ("top1", "top5"):
         raise InputError(f"--positive must be top1 or top5, not {positive!r}")
     if threshold is not None and not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
