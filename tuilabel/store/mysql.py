@@ -129,7 +129,7 @@ class MySQLStore(SQLStore):
                 port = int(cnf["port"])
             except ValueError:
                 raise StoreError(f"{cnf_path}: port is not a number") from None
-        socket = (target.query.get("unix_socket") or [None])[0]
+        socket = target.query["unix_socket"][0] if target.query.get("unix_socket") else None
         if socket is None and not target.host and "socket" in cnf:
             socket = text(cnf["socket"])
         user = target.user or (text(cnf["user"]) if cnf.get("user") else None)
@@ -197,7 +197,7 @@ class MySQLStore(SQLStore):
 def _reason(exc: BaseException) -> str:
     """The driver's message without its tuple wrapping: `(1045, "Access denied ...")`; never
     empty (a closed connection raises `InterfaceError(0, '')`)."""
-    args = getattr(exc, "args", ())
+    args = exc.args
     if len(args) >= 2 and isinstance(args[0], int):
         if not args[1]:
             return "the connection to the server is closed" if args[0] == 0 \

@@ -13,6 +13,7 @@ import time
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -317,7 +318,8 @@ class SQLStore(Store):
         found: set[tuple[str, str]] = set()
         for chunk in _chunks({url_hash(u) for _, u in wanted}, _CHUNK):
             marks = ", ".join("?" * len(chunk))
-            rows = self._run(f"looking up {table}", lambda marks=marks, chunk=chunk: self._rows(
+            rows = self._run(f"looking up {table}", partial(
+                self._rows,
                 f"SELECT tweet_id, url FROM {table} WHERE model = ? AND url_hash IN ({marks})",
                 [model, *chunk],
             ))
@@ -548,7 +550,8 @@ class SQLStore(Store):
         where, params = self._rating_filter(rater, model)
         last = 0
         while True:
-            rows = self._run("reading ratings", lambda last=last: self._rows(
+            rows = self._run("reading ratings", partial(
+                self._rows,
                 f"SELECT r.id, r.rater, r.verdict, r.rated_at, {_IMAGE_COLS_I} "
                 "FROM ratings r JOIN images i ON i.id = r.image_id "
                 f"WHERE r.id > ?{where} ORDER BY r.id LIMIT {_PAGE}",

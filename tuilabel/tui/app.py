@@ -202,7 +202,10 @@ class ScoreApp(App[None]):
         # 5 ms), so a frame is not kept waiting behind cells being built for the next photo.
         sys.setswitchinterval(0.001)
         # post_message is thread-safe: the store thread reports its retries ("reconnecting…")
-        self.store.store.on_retry = lambda note: self.post_message(StoreRetrying(note))
+        def on_retry(note: str) -> None:
+            self.post_message(StoreRetrying(note))
+
+        self.store.store.on_retry = on_retry
         self.preloader.start(self)
         self.set_interval(max(1.0, self.claim_seconds / 3), self.renew_claims)
         self.status.say("Finding photos to rate…", "dim")
