@@ -143,7 +143,8 @@ class ScoreApp(App[None]):
                 else {"256": "256", "standard": "16", "windows": "16"}.get(system or "", "256")
             display = Display(graphics="halfblock", colors=colors)
         self.photo_display = display
-        if warm is not None and warm.wait().ready:
+        self.preloader: Preloader
+        if warm is not None and warm.wait().ready and warm.preloader is not None:
             self.preloader = warm.preloader
             self.preloader.set_display(display)
             self.session.add_claimed(warm.images, warm.asked)
@@ -543,7 +544,7 @@ class ScoreApp(App[None]):
             return
         if not self._on_main_screen():
             return
-        self.push_screen(RocScreen(self.roc_view))
+        self.push_screen(RocScreen(self.roc_view, self.store))
 
     # -- zoom -----------------------------------------------------------------------------
     @property
@@ -566,7 +567,7 @@ class ScoreApp(App[None]):
             self.query_one(ZoomBar).show_image(self.session.current)
 
     # -- screens over the photo -----------------------------------------------------------
-    def push_screen(self, *args, **kwargs):  # type: ignore[override]
+    def push_screen(self, *args, **kwargs):
         """Kitty images lie above the text: take them off before another screen is drawn
         (the photo pane draws its own again when it is back on top)."""
         if self.photo_display.graphics == "kitty":
@@ -575,7 +576,7 @@ class ScoreApp(App[None]):
                 self.photo.refresh()
         return super().push_screen(*args, **kwargs)
 
-    def pop_screen(self):  # type: ignore[override]
+    def pop_screen(self):
         result = super().pop_screen()
         if self.photo_display.pixels:
             self.call_after_refresh(self._redraw_photo)

@@ -52,7 +52,7 @@ def xterm_rgb(index: int) -> tuple[int, int, int]:
     if index < 232:
         n = index - 16
         return (int(_CUBE[n // 36]), int(_CUBE[(n // 6) % 6]), int(_CUBE[n % 6]))
-    return (int(_GREYS[index - 232]),) * 3  # type: ignore[return-value]
+    return (int(_GREYS[index - 232]),) * 3
 
 
 @lru_cache(maxsize=4)

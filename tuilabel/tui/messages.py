@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from tuilabel.store.base import Image
-from tuilabel.tui.preload import Rendered
+from tuilabel.tui.picture import Rendered
 from tuilabel.tui.session import Rated
 
 

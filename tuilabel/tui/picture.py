@@ -131,3 +131,20 @@ def render_picture(photo: PILImage.Image, cols: int, rows: int, display: Display
 
 __all__ = ["KITTY_HIDE_ALL", "Picture", "encode_sixel", "fit_size", "kitty_hide", "kitty_place",
            "kitty_transmit", "pixel_fit", "render_picture"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A photo turned into a picture for one pane size, or the placeholder saying why it
+    could not be (`failure` is then a short reason such as `http_404`)."""
+
+    image_id: int
+    size: tuple[int, int]
+    picture: Picture
+    failure: str | None = None
+    detail: str = ""
+
+    @property
+    def strips(self) -> list[Strip]:
+        """The picture's cells (blank under a pixel image)."""
+        return self.picture.strips

@@ -17,7 +17,6 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -27,30 +26,13 @@ from textual.strip import Strip
 from tuilabel.store.base import Image
 from tuilabel.tui.cells import render_message
 from tuilabel.tui.graphics import Display
-from tuilabel.tui.picture import Picture, render_picture
+from tuilabel.tui.picture import Picture, Rendered, render_picture
 from tuilabel.tui.text import clean
 
 if TYPE_CHECKING:  # the app is not imported here: see warm.py
     from textual.app import App
 
 Key = tuple[int, tuple[int, int]]
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A photo turned into a picture for one pane size, or the placeholder saying why it
-    could not be (`failure` is then a short reason such as `http_404`)."""
-
-    image_id: int
-    size: tuple[int, int]
-    picture: Picture
-    failure: str | None = None
-    detail: str = ""
-
-    @property
-    def strips(self) -> list[Strip]:
-        """The picture's cells (blank under a pixel image)."""
-        return self.picture.strips
 
 
 class _Failed:
@@ -225,7 +207,6 @@ def _warm_styles(strips: list, colors: str) -> None:
     """Compute each cell style's escape codes now, in the worker, so that writing the frame
     on the UI thread finds them cached (Rich caches them on the Style object)."""
     from rich.color import ColorSystem
-    from textual.strip import Strip
 
     system = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT}.get(
         colors, ColorSystem.STANDARD)

@@ -49,6 +49,7 @@ class RocView:
         lines = 2
         if result.defined:
             y, c = result.youden, result.closest
+            assert y is not None and c is not None  # (a defined ROC has both)
             dl = live.auc_delong
             interval = (f" (95% {fmt(dl.low)} to {fmt(dl.high)}, DeLong)"
                         if dl is not None and dl.low is not None else "")

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from tuilabel.tui.roc import RocView
+from tuilabel.tui.storethread import StoreThread
 
 HELP = """\
 Rate the model's labels of each photo
@@ -59,9 +60,10 @@ class RocScreen(Screen[None]):
     ]
     REFRESH_SECONDS = 5.0
 
-    def __init__(self, view: RocView) -> None:
+    def __init__(self, view: RocView, store: StoreThread) -> None:
         super().__init__()
         self._view = view
+        self._store = store
         self._busy = False
 
     def compose(self) -> ComposeResult:
@@ -86,7 +88,7 @@ class RocScreen(Screen[None]):
         view = self._view
         try:
             await asyncio.to_thread(view.prepare)
-            columns = await self.app.store.run(view.read)  # store thread
+            columns = await self._store.run(view.read)  # store thread
             report = await asyncio.to_thread(view.build, columns, width, height)
             body = Text.from_ansi(report)
         except Exception as exc:  # noqa: BLE001 - shown, not raised: the rating goes on

@@ -30,9 +30,11 @@ FOOTER_ROWS = 1
 def guess_pane_size(note: bool = False) -> tuple[int, int]:
     """The photo pane's size in cells, from the terminal's size (`note`: a line under the
     photo says how to get a better picture)."""
+    if sys.__stderr__ is None:
+        return (0, 0)
     try:
         cols, rows = os.get_terminal_size(sys.__stderr__.fileno())
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         return (0, 0)
     return (max(0, cols - SIDE_COLUMNS), max(0, rows - FOOTER_ROWS - (1 if note else 0)))
 
