@@ -60,19 +60,23 @@ def progress_bar(description: str, *, total: float | None = None, unit: str = "i
         TimeRemainingColumn,
     )
 
+    from tuilabel.text import visible
+
+    # The description and status name files from the data: shown as text, never as rich
+    # markup or terminal escapes.
     columns = [
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TaskProgressColumn() if total else MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
+        TextColumn("{task.fields[status]}", markup=False),
     ]
     progress = Progress(*columns, console=Console(stderr=True), transient=False)
     with progress:
-        task = progress.add_task(description, total=total, status="", rate="")
+        task = progress.add_task(visible(description), total=total, status="", rate="")
         bar = _RateBar(progress, task, unit, scale)
         yield bar
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tuilabel.store.base import Stats
+from tuilabel.text import visible
 
 VERDICT_NAMES = {
     "top1": "top1 (top-1 label right)",
@@ -16,18 +17,19 @@ def _section(title: str, counts: dict[str, int], names: dict[str, str] | None = 
     if not counts:
         return [f"{title}: none"]
     names = names or {}
-    rows = [(names.get(key, key), f"{n:,}") for key, n in counts.items()]
+    rows = [(visible(names.get(key, key)), f"{n:,}") for key, n in counts.items()]
     width = max(len(k) for k, _ in rows)
     num = max(len(v) for _, v in rows)
     return [f"{title}:"] + [f"  {k:<{width}}  {v:>{num}}" for k, v in rows]
 
 
 def format_stats(stats: Stats, name: str) -> str:
-    """The store's counts as a small aligned table."""
+    """The store's counts as a small aligned table. Names from the data (models, raters,
+    failure reasons) have their control characters made visible."""
     ratings = sum(stats.ratings_by_verdict.values())
     failures = sum(stats.failures_by_reason.values())
     lines = [
-        f"database:     {name}",
+        f"database:     {visible(name)}",
         f"images:       {stats.images:,}",
         f"rated images: {stats.rated_images:,}"
         + (f" ({100 * stats.rated_images / stats.images:.1f}%)" if stats.images else ""),

@@ -15,6 +15,7 @@ import typer
 from tuilabel.cli import collect, data, label, roc, score  # noqa: F401
 from tuilabel.cli.app import WRITE_FAILURES, OutputClosed, OutputFailed, app
 from tuilabel.errors import ExitCode, TuilabelError
+from tuilabel.text import visible
 
 __all__ = ["app", "main"]
 
@@ -28,14 +29,14 @@ def main(argv: list[str] | None = None) -> None:
     except TuilabelError as exc:
         if debug:
             raise
-        print(f"tuilabel: error: {exc}", file=sys.stderr)
+        print(f"tuilabel: error: {visible(exc)}", file=sys.stderr)
         if isinstance(exc, OutputFailed):
             _discard_stdout()  # else the exit flushes it again, with a traceback
         sys.exit(int(exc.exit_code))
     except OSError as exc:  # the last flush of stdout (the one above) on a full disk
         if exc.errno not in WRITE_FAILURES or debug:
             raise
-        print(f"tuilabel: error: {OutputFailed.from_os_error(exc)}", file=sys.stderr)
+        print(f"tuilabel: error: {visible(OutputFailed.from_os_error(exc))}", file=sys.stderr)
         _discard_stdout()
         sys.exit(int(ExitCode.USAGE))
     except typer.Abort:
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         if _is_help(exc):
             exc.show()  # type: ignore[attr-defined]
         else:
-            print(_usage_error_line(exc), file=sys.stderr)
+            print(visible(_usage_error_line(exc)), file=sys.stderr)
         sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
     except (OutputClosed, BrokenPipeError):
         # `tuilabel export | head`: the reader went away; that is not an error of ours.

@@ -34,8 +34,11 @@ ModelFilterOption = Annotated[
 
 
 def err(message: str) -> None:
-    """Print one line on stderr."""
-    print(message, file=sys.stderr, flush=True)
+    """Print a message on stderr, control characters from the data made visible (a file name
+    or rater holding ESC sequences cannot act on the terminal)."""
+    from tuilabel.text import visible
+
+    print(visible(message, lines=True), file=sys.stderr, flush=True)
 
 
 def refuse_output_onto_database(output: str | os.PathLike[str] | None, db: str | None,
