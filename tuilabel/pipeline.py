@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import itertools
 import os
 import signal
@@ -39,6 +40,7 @@ import numpy as np
 from tuilabel.errors import InputError
 from tuilabel.exchange import format_prediction_row
 from tuilabel.store.base import MAX_K, TWEET_ID_MAX, Failure, NewImage, Store
+from tuilabel.store.schema import photo_problem
 
 Prediction = tuple[tuple[str, float], ...]
 
@@ -85,6 +87,9 @@ class LabelSummary:
     seconds: float = 0.0
     interrupted: bool = False
     input_notes: list[str] = field(default_factory=list)
+    #: The photos of this run that the store holds (labeled now or before): what
+    #: `rebuild_csv` writes.
+    stored_photos: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     @property
     def n_failed(self) -> int:
@@ -227,6 +232,58 @@ class CsvWriter:
         self._out.flush()
 
 
+def rebuild_csv(path: str, store: Store, model: str,
+                photos: set[tuple[str, str]]) -> int:
+    """Make `--csv FILE` hold every photo of the run that the store holds exactly once, and
+    no cut line, whatever happened to the appends during the run (a full disk after a batch
+    was committed, kill -9 between the commit and the write, a rerun that skips the photos
+    already stored). Rows of the run's photos are rewritten from the store where they first
+    stood (missing ones at the end); rows of other photos are kept as they are, unless they
+    are not rows at all (a cut or joined line). The file is replaced whole (temp file and
+    rename), or left as it was. Returns how many rows were added or repaired."""
+    from tuilabel.exchange import MalformedRow, open_output, parse_prediction_row
+
+    target = Path(path)
+    if not target.is_file():
+        return 0
+    by_key = {(im.tweet_id, im.url): im for im in store.get_photos(model, photos)}
+    try:
+        text = target.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as exc:
+        raise InputError(f"--csv: cannot read {path}: {exc.strerror or exc}") from None
+    changed = 0
+    if text and not text.endswith("\n"):  # a line cut short by a failed write
+        text = text[: text.rfind("\n") + 1]
+        changed += 1
+    rows: list[list[str]] = []
+    written: set[tuple[str, str]] = set()
+    for fields in csv.reader(text.splitlines()):
+        key = (fields[0], fields[1]) if len(fields) >= 2 else ("", "")
+        if key in by_key:
+            if key not in written:
+                im = by_key[key]
+                rows.append(format_prediction_row(im.tweet_id, im.url, im.predictions))
+                written.add(key)
+            else:
+                changed += 1  # the same photo twice
+            continue
+        try:
+            parse_prediction_row(fields, model)
+        except (MalformedRow, ValueError):
+            changed += 1  # not a row: a cut line joined with the next one
+            continue
+        rows.append(fields)
+    for key, im in by_key.items():
+        if key not in written:
+            rows.append(format_prediction_row(im.tweet_id, im.url, im.predictions))
+            changed += 1
+    if changed:
+        with open_output(path) as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerows(rows)
+    return changed
+
+
 # -- the pipeline ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Outcome:
@@ -354,6 +411,12 @@ class _Lookups:
             key = (job.tweet_id, job.url)
             if key in chunk:
                 continue  # the same photo twice in a row (duplicate records)
+            if photo_problem(job.tweet_id, job.url, job.media_id):
+                # Wider than a column on some backend (a 70,000-character URL): one failure
+                # of this run, not stored (the failures table could not hold it either).
+                self.summary.photos += 1
+                self.summary.failed["too_long"] += 1
+                continue
             chunk[key] = job
             if len(chunk) >= LOOKUP_CHUNK:
                 yield from self._check(chunk)
@@ -366,6 +429,7 @@ class _Lookups:
         self.summary.photos += len(keys)
         known = self.store.known_photos(self.model, keys)
         failed = set() if self.retry_failed else self.store.failed_photos(self.model, keys)
+        self.summary.stored_photos.update(known)
         for key in keys:
             if key in known or key in self.pending:
                 self.summary.already += 1
@@ -408,7 +472,11 @@ class _Writer:
                 failures.append(Failure(o.job.tweet_id, o.job.url, self.model, o.reason,
                                         o.detail))
         if images:
-            self.summary.labeled += self.store.add_images(images)
+            try:
+                self.summary.labeled += self.store.add_images(images)
+            except ValueError:  # one image the store refuses must not cost the others
+                images = self._add_one_by_one(images, failures)
+            self.summary.stored_photos.update((im.tweet_id, im.url) for im in images)
             self.summary.batches += 1
         if failures:
             self.store.add_failures(failures)
@@ -416,6 +484,21 @@ class _Writer:
             self.csv.write(images)
         if images or failures:
             self.report()
+
+    def _add_one_by_one(self, images: list[NewImage], failures: list[Failure]) -> list[NewImage]:
+        """Store the images one at a time; a refused one becomes a failure. Returns those
+        stored."""
+        stored = []
+        for image in images:
+            try:
+                self.summary.labeled += self.store.add_images([image])
+            except ValueError as exc:
+                self.summary.failed["not_storable"] += 1
+                failures.append(Failure(image.tweet_id, image.url, self.model, "not_storable",
+                                        str(exc)))
+            else:
+                stored.append(image)
+        return stored
 
 
 class _StopOnSigint:
@@ -460,6 +543,7 @@ def label_photos(
     stop: threading.Event | None = None,
     handle_sigint: bool = True,
     engine: Engine | None = None,
+    stored_photos: set[tuple[str, str]] | None = None,
 ) -> LabelSummary:
     """Label every photo of `jobs` with `classifier` (a tuilabel.model.Classifier) and store
     the top-`k` labels, one transaction per batch. Returns what happened.
@@ -469,6 +553,8 @@ def label_photos(
     store is written from the calling thread only, whatever the engine. `total`: how many
     photos `jobs` holds, when known (for the ETA). `stop`: set it to end the run after the
     batch in flight; with `handle_sigint` (main thread only) the first Ctrl-C sets it.
+    `stored_photos`: a set to fill with the run's photos that the store holds (labeled now
+    or before), kept even when the run stops with an error (for `rebuild_csv`).
     """
     _check_settings(k, batch_size, fetchers)
     own_fetcher = engine is None and fetcher is None
@@ -480,6 +566,8 @@ def label_photos(
         engine = LocalEngine(classifier, fetcher, fetchers)
     stop = stop or threading.Event()
     summary = LabelSummary(model=classifier.name)
+    if stored_photos is not None:
+        summary.stored_photos = stored_photos
     pending: set[tuple[str, str]] = set()
     lookups = _Lookups(store, classifier.name, retry_failed, summary, pending)
     exhausted = False
@@ -535,8 +623,12 @@ def stream_for_csv(path: str | None) -> tuple[TextIO | None, bool]:
     if path == "-":
         return sys.stdout, False
     try:
-        return open(path, "a" if os.path.exists(path) else "w", newline="",
-                    encoding="utf-8"), True
+        f = open(path, "a+b" if os.path.exists(path) else "w+b")  # noqa: SIM115
+        if f.seek(0, os.SEEK_END) and os.path.isfile(path):
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":  # a row cut by an earlier failure: start on a new line
+                f.write(b"\n")
+        return io.TextIOWrapper(f, encoding="utf-8", newline=""), True
     except OSError as exc:
         raise InputError(f"--csv: cannot write {path}: {exc.strerror or exc}") from None
 
@@ -582,25 +674,31 @@ def run_label(
         sources.append(tweet_jobs(tweets, thumbnails=thumbnails, strict=strict, stats=read_stats))
         total = None
     _check_settings(k, batch_size, fetchers)
-    classifier = load_classifier(model, weights=weights, classes=classes)
-    csv_out, close_csv = stream_for_csv(csv_path)
-    try:
-        with open_store(db) as store, progress_bar(
-            f"label {classifier.name}", total=total, unit="photos", enabled=show_progress
-        ) as bar:
+    # The database first: a wrong --db is said at once, not after loading the model.
+    with open_store(db) as store:
+        classifier = load_classifier(model, weights=weights, classes=classes)
+        csv_out, close_csv = stream_for_csv(csv_path)
+        stored_photos: set[tuple[str, str]] = set()
+        try:
+            with progress_bar(f"label {classifier.name}", total=total, unit="photos",
+                              enabled=show_progress) as bar:
 
-            def on_progress(p: Progress) -> None:
-                bar.update(completed=p.done, total=p.total,
-                           status=f"{p.batches} batches, {p.failed} failed")
+                def on_progress(p: Progress) -> None:
+                    bar.update(completed=p.done, total=p.total,
+                               status=f"{p.batches} batches, {p.failed} failed")
 
-            summary = label_photos(
-                store, classifier, itertools.chain.from_iterable(sources), k=k,
-                batch_size=batch_size, fetchers=fetchers, csv_out=csv_out,
-                retry_failed=retry_failed, total=total, progress=on_progress,
-            )
-    finally:
-        if close_csv and csv_out is not None:
-            csv_out.close()
+                summary = label_photos(
+                    store, classifier, itertools.chain.from_iterable(sources), k=k,
+                    batch_size=batch_size, fetchers=fetchers, csv_out=csv_out,
+                    retry_failed=retry_failed, total=total, progress=on_progress,
+                    stored_photos=stored_photos,
+                )
+        finally:
+            if close_csv and csv_out is not None:
+                with contextlib.suppress(OSError):  # a full disk: rebuilt below or next run
+                    csv_out.close()
+            if csv_path is not None and csv_path != "-" and stored_photos:
+                rebuild_csv(csv_path, store, classifier.name, stored_photos)
     if read_stats is not None:
         summary.input_notes.extend(_read_notes(read_stats))
     return summary

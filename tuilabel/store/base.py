@@ -141,6 +141,11 @@ class Store(ABC):
     def get_image(self, image_id: int) -> Image | None:
         """One image by id, or None."""
 
+    @abstractmethod
+    def get_photos(self, model: str, photos: Iterable[tuple[str, str]]) -> list[Image]:
+        """The stored images of the given (tweet_id, url) pairs labeled by `model`, in the
+        order they were stored; pairs not stored are left out."""
+
     # -- failures -------------------------------------------------------------------------
     @abstractmethod
     def add_failures(self, failures: Iterable[Failure]) -> None:

@@ -228,3 +228,15 @@ def check_row(table: str, row: Mapping[str, Any]) -> None:
         problem = column_problem(t.column(name), value)
         if problem:
             raise ValueError(problem)
+
+
+def photo_problem(tweet_id: str, url: str, media_id: str | None = None) -> str | None:
+    """Why a photo cannot be stored on every backend (its tweet id, URL or media id is too
+    long), or None when it can: checked before a photo is fetched, so that it becomes one
+    failure of the run rather than a refused batch."""
+    images = TABLES["images"]
+    for name, value in (("tweet_id", tweet_id), ("url", url), ("media_id", media_id)):
+        problem = column_problem(images.column(name), value)
+        if problem:
+            return problem
+    return None

@@ -329,6 +329,20 @@ class SQLStore(Store):
     def known_photos(self, model: str, photos: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         return self._photo_lookup("images", model, photos)
 
+    def get_photos(self, model: str, photos: Iterable[tuple[str, str]]) -> list[Image]:
+        wanted = {(str(t), u) for t, u in photos}
+        found: list[Image] = []
+        for chunk in _chunks({url_hash(u) for _, u in wanted}, _CHUNK):
+            marks = ", ".join("?" * len(chunk))
+            rows = self._run("reading images", partial(
+                self._rows,
+                f"SELECT {_IMAGE_COLS} FROM images WHERE model = ? AND url_hash IN ({marks})",
+                [model, *chunk],
+            ))
+            found.extend(im for im in map(_image_from_row, rows)
+                         if (im.tweet_id, im.url) in wanted)
+        return sorted(found, key=lambda im: im.id)
+
     def count_images(self, model: str | None = None) -> int:
         if model is None:
             return int(self._run("counting images",
