@@ -193,8 +193,10 @@ def test_reopening_keeps_everything_and_records_migrations(db_url):
         s.add_rating(image.id, "a", "top1")
     with open_store(db_url) as s:
         assert s.count_rated() == (1, 1)
-        names = [row[0] for row in s._rows("SELECT name FROM migrations")]
-        assert names == ["0001_initial"]
+        from tuilabel.store.schema import SQLITE_MIGRATIONS
+
+        names = [row[0] for row in s._rows("SELECT name FROM migrations ORDER BY name")]
+        assert names == sorted(name for name, _ in SQLITE_MIGRATIONS)
 
 
 def test_closed_store_raises(store):

@@ -41,7 +41,7 @@ TSV_COLUMNS = ["id", "tweet_id", "link"] + [
 FULL_COLUMNS = ["rating_id", "image_id", "tweet_id", "media_id", "url", "model", "rater",
                 "verdict", "label_id", "rated_at", "labeled_at", "k"] + [
     c for i in range(1, MAX_K + 1) for c in (f"label{i}", f"score{i}")
-]
+] + ["blind"]  # last, so that the original columns keep their places
 EXPORT_FORMATS = ("tsv", "csv", "jsonl")
 
 
@@ -235,6 +235,7 @@ def full_record(r: RatedImage) -> dict[str, Any]:
         "labeled_at": r.image.labeled_at,
         "k": len(r.image.predictions),
         "predictions": [[label, score] for label, score in r.image.predictions],
+        "blind": r.blind,
     }
 
 
@@ -272,6 +273,7 @@ def export_ratings(ratings: Iterable[RatedImage], out: IO[str], fmt: str) -> Exp
             flat: list[Any] = [rec[c] for c in FULL_COLUMNS[:12]]
             for i in range(MAX_K):
                 flat += [preds[i][0], repr(preds[i][1])] if i < len(preds) else ["", ""]
+            flat.append(int(rec["blind"]))
             writer.writerow(["" if v is None else v for v in flat])
             summary.written += 1
     else:

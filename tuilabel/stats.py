@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from tuilabel.store.base import Stats
 from tuilabel.text import visible
+from tuilabel.verdicts import VERDICT_TABLE
 
+#: How `stats` names each stored verdict (from the one verdict table).
 VERDICT_NAMES = {
-    "top1": "top1 (top-1 label right)",
-    "top5": "top5 (a right label in the top 5)",
-    "none": "none (no label right)",
-    "unrateable": "cannot rate",
+    v.value: f"{v.value} ({v.word})" if v.analysed else v.word for v in VERDICT_TABLE
 }
 
 

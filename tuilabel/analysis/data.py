@@ -29,13 +29,15 @@ import numpy as np
 
 from tuilabel.errors import DataError, InputError
 from tuilabel.exchange import TSV_COLUMNS
-from tuilabel.store.base import VERDICT_TO_LABEL_ID
+from tuilabel.verdicts import ANALYSED, VERDICT_TABLE
 
 #: The three verdicts that enter the analysis, in their natural order (best for the model
 #: first); their index is the verdict code used in the arrays (and the export's label_id).
-VERDICT_NAMES = ("top1", "top5", "none")
-UNRATEABLE = 3
-_VERDICT_CODE = {**VERDICT_TO_LABEL_ID, "unrateable": UNRATEABLE}
+VERDICT_NAMES = ANALYSED
+#: The code of every verdict left out of the analysis (`unrateable`).
+UNRATEABLE = len(ANALYSED)
+_VERDICT_CODE = {v.value: (ANALYSED.index(v.value) if v.analysed else UNRATEABLE)
+                 for v in VERDICT_TABLE}
 _TSV_REQUIRED = ("score1", "label_id")
 K = 5
 

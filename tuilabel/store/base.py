@@ -13,6 +13,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from tuilabel.verdicts import VERDICT_TO_LABEL_ID as _VERDICT_TO_LABEL_ID
+from tuilabel.verdicts import VERDICT_VALUES
+
 #: The most labels stored per image (the original pipeline used k=5).
 MAX_K = 10
 
@@ -23,14 +26,16 @@ LABEL_MAX = 255
 MODEL_MAX = 191
 RATER_MAX = 191
 
-#: What a rater can say about an image. `unrateable` (photo broken or not a photo) is kept
-#: apart from the three verdicts so that it never enters the ROC as a negative.
-VERDICTS = ("top1", "top5", "none", "unrateable")
+#: What a rater can say about an image, read from the one verdict table
+#: (`tuilabel.verdicts`). `unrateable` (photo broken or not a photo) is kept apart from the
+#: three verdicts so that it never enters the ROC as a negative.
+VERDICTS = VERDICT_VALUES
 
 #: The original pipeline's export column `label_id`: 0 = top1, 1 = top5, 2 = none.
-VERDICT_TO_LABEL_ID = {"top1": 0, "top5": 1, "none": 2}
+VERDICT_TO_LABEL_ID = _VERDICT_TO_LABEL_ID
 
-ORDERS = ("random", "oldest", "uncertain")
+#: `class` groups photos by their top-1 label (the grid's order), random within a label.
+ORDERS = ("random", "oldest", "uncertain", "class")
 
 
 def utcnow() -> str:
@@ -52,6 +57,7 @@ class NewImage:
     model: str
     predictions: Sequence[tuple[str, float]]  # (label, score), best first, 1..MAX_K of them
     media_id: str | None = None
+    text: str | None = None  # the tweet's text, as read at labeling time (shown with `t`)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,7 @@ class Image:
     media_id: str | None
     labeled_at: str
     n_ratings: int = 0
+    text: str | None = None  # the tweet's text (None: not kept, e.g. labeled before it was)
 
     @property
     def score1(self) -> float:
@@ -96,6 +103,41 @@ class RatedImage:
     rater: str
     verdict: str
     rated_at: str
+    blind: bool = False  # rated with the model's scores hidden (`score --blind`)
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """Which photos to hand out, beyond the model: top-1 label globs (any of them; `*` and
+    `?`, case-insensitive), a top-1 label to match exactly (a grid page), and bounds on the
+    top-1 score (inclusive)."""
+
+    labels: tuple[str, ...] = ()
+    label1: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+
+    def same_label(self, label: str) -> ImageFilter:
+        """This filter narrowed to photos whose top-1 label is exactly `label`."""
+        return ImageFilter(self.labels, label, self.min_score, self.max_score)
+
+
+def glob_to_like(pattern: str, escape: str = "!") -> str:
+    """A shell-style glob (`*` any run, `?` one character) as a SQL LIKE pattern, with LIKE's
+    own `%` and `_` (and `escape`) escaped. Raises ValueError for `[...]`, which LIKE lacks."""
+    if "[" in pattern:
+        raise ValueError(f"label pattern {pattern!r}: only * and ? are supported, not [...]")
+    out = []
+    for ch in pattern:
+        if ch in ("%", "_", escape):
+            out.append(escape + ch)
+        elif ch == "*":
+            out.append("%")
+        elif ch == "?":
+            out.append("_")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 @dataclass
@@ -168,6 +210,7 @@ class Store(ABC):
         overlap: int = 1,
         exclude: Sequence[int] = (),
         claim_seconds: int = 900,
+        where: ImageFilter | None = None,
     ) -> list[Image]:
         """Up to `n` images for `rater` to rate next, and claim them for `claim_seconds`.
 
@@ -175,8 +218,10 @@ class Store(ABC):
         and its ratings plus other raters' unexpired claims are fewer than `overlap` (so with
         overlap 1 two raters are never given the same image). `exclude` lists image ids to
         pass over (skipped in this session). `order`: random (a fixed shuffled order, no
-        ORDER BY RAND()), oldest (first stored first), uncertain (lowest top-1 score first).
-        The claim is atomic across processes."""
+        ORDER BY RAND()), oldest (first stored first), uncertain (lowest top-1 score first),
+        class (grouped by top-1 label, random within one). `where` narrows the photos (see
+        ImageFilter). The claim is atomic across processes. Raises ValueError for an unknown
+        order, an overlap under 1 or a label pattern with [...]."""
 
     @abstractmethod
     def release_claims(self, rater: str, image_ids: Sequence[int] | None = None) -> None:
@@ -191,10 +236,22 @@ class Store(ABC):
         dropped otherwise."""
 
     @abstractmethod
-    def add_rating(self, image_id: int, rater: str, verdict: str) -> int:
+    def add_rating(self, image_id: int, rater: str, verdict: str, *, blind: bool = False) -> int:
         """Store (or replace) `rater`'s verdict on an image, committed before returning.
-        Returns the rating id. Raises ValueError for an unknown verdict and StoreError for an
-        unknown image."""
+        `blind`: rated with the model's scores hidden. Returns the rating id. Raises ValueError
+        for an unknown verdict and StoreError for an unknown image."""
+
+    @abstractmethod
+    def add_ratings(self, rater: str, verdicts: Sequence[tuple[int, str]], *,
+                    blind: bool = False) -> list[int]:
+        """Store (or replace) `rater`'s verdicts on several images, (image id, verdict) each,
+        in ONE transaction: all are committed or none (a grid page). Returns the rating ids in
+        the same order. Raises as `add_rating`."""
+
+    @abstractmethod
+    def delete_ratings(self, rating_ids: Sequence[int], claim_seconds: int = 900) -> int:
+        """Remove several ratings in one transaction (undoing a grid page); the rater gets a
+        fresh claim on each image. Returns how many existed."""
 
     @abstractmethod
     def delete_rating(self, rating_id: int, claim_seconds: int = 900) -> bool:
@@ -202,8 +259,10 @@ class Store(ABC):
         rater gets a fresh claim on the image, since undoing means rating it again."""
 
     @abstractmethod
-    def count_rated(self, model: str | None = None, overlap: int = 1) -> tuple[int, int]:
-        """(images with at least `overlap` ratings, all images), for one model or all."""
+    def count_rated(self, model: str | None = None, overlap: int = 1,
+                    where: ImageFilter | None = None) -> tuple[int, int]:
+        """(images with at least `overlap` ratings, all images), for one model or all, and
+        within `where` when given."""
 
     @abstractmethod
     def iter_ratings(

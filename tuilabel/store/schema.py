@@ -180,6 +180,12 @@ CLAIMS = Table(
 MIGRATIONS: list[Migration] = [
     Migration("0001_initial", (CreateTable(IMAGES), CreateTable(RATINGS),
                                CreateTable(FAILURES), CreateTable(CLAIMS))),
+    # Review (issue 10): which ratings were made with the scores hidden (`score --blind`),
+    # the tweet's text (shown with `t`), and an index for `--order class`.
+    Migration("0002_ratings_blind", (AddColumn("ratings", Column("blind", "int", default=0)),)),
+    Migration("0003_images_text", (AddColumn("images", _long("text", nullable=True)),)),
+    Migration("0004_images_queue_class", (CreateIndex("images", Index(
+        "images_queue_class", ("n_ratings", "label1", "rand_key"))),)),
 ]
 
 

@@ -23,6 +23,7 @@ from tuilabel.store.base import (
     ORDERS,
     Failure,
     Image,
+    ImageFilter,
     NewImage,
     RatedImage,
     Stats,
@@ -30,6 +31,7 @@ from tuilabel.store.base import (
     check_new_image,
     check_rater,
     check_verdict,
+    glob_to_like,
     url_hash,
     utcnow,
 )
@@ -47,7 +49,9 @@ from tuilabel.store.schema import (
 )
 
 _IMAGE_COLS = ("id, tweet_id, url, model, media_id, labeled_at, n_ratings, k, "
-               + ", ".join(LABEL_COLUMNS))
+               + ", ".join(LABEL_COLUMNS) + ", text")
+#: The most characters of a tweet's text kept (a long tweet has up to 25,000).
+TEXT_MAX = 10000
 _IMAGE_COLS_I = ", ".join(f"i.{c.strip()}" for c in _IMAGE_COLS.split(","))
 T = TypeVar("T")
 _CHUNK = 500  # rows per IN (...) look-up
@@ -65,17 +69,40 @@ _ORDER_SQL = {
     "random": "rand_key",
     "oldest": "id",
     "uncertain": "score1",
+    "class": "label1, i.rand_key",
 }
 
 
 def _image_from_row(row: Sequence[Any]) -> Image:
     k = row[7]
-    labels = row[8:]
+    labels = row[8 : 8 + 2 * MAX_K]
     preds = tuple((labels[2 * i], float(labels[2 * i + 1])) for i in range(k))
     return Image(
         id=int(row[0]), tweet_id=str(row[1]), url=row[2], model=row[3], media_id=row[4],
-        labeled_at=row[5], n_ratings=int(row[6]), predictions=preds,
+        labeled_at=row[5], n_ratings=int(row[6]), predictions=preds, text=row[8 + 2 * MAX_K],
     )
+
+
+def _filter_sql(where: ImageFilter | None) -> tuple[str, list[Any]]:
+    """SQL conditions (each starting with AND) on the image `i`, and their parameters."""
+    if where is None:
+        return "", []
+    sql = ""
+    params: list[Any] = []
+    if where.labels:
+        likes = " OR ".join(["LOWER(i.label1) LIKE ? ESCAPE '!'"] * len(where.labels))
+        sql += f"AND ({likes}) "
+        params += [glob_to_like(p.lower()) for p in where.labels]
+    if where.label1 is not None:
+        sql += "AND i.label1 = ? "
+        params.append(where.label1)
+    if where.min_score is not None:
+        sql += "AND i.score1 >= ? "
+        params.append(float(where.min_score))
+    if where.max_score is not None:
+        sql += "AND i.score1 <= ? "
+        params.append(float(where.max_score))
+    return sql, params
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -285,7 +312,7 @@ class SQLStore(Store):
         if not images:
             return 0
         cols = ["tweet_id", "media_id", "url", "url_hash", "model", "k", *LABEL_COLUMNS,
-                "rand_key", "labeled_at"]
+                "rand_key", "labeled_at", "text"]
         now = utcnow()
         rows = []
         for im in images:
@@ -297,7 +324,8 @@ class SQLStore(Store):
                 else:
                     labels += [None, None]
             row = [str(im.tweet_id), im.media_id, im.url, url_hash(im.url), im.model,
-                   len(im.predictions), *labels, random.getrandbits(62), now]
+                   len(im.predictions), *labels, random.getrandbits(62), now,
+                   im.text[:TEXT_MAX] if im.text else None]
             check_row("images", dict(zip(cols, row, strict=True)))
             rows.append(row)
 
@@ -400,12 +428,14 @@ class SQLStore(Store):
         overlap: int = 1,
         exclude: Sequence[int] = (),
         claim_seconds: int = 900,
+        where: ImageFilter | None = None,
     ) -> list[Image]:
         if order not in ORDERS:
             raise ValueError(f"unknown order {order!r}; expected one of {', '.join(ORDERS)}")
         if overlap < 1:
             raise ValueError("overlap must be at least 1")
         check_rater(rater)
+        filter_sql, filter_params = _filter_sql(where)
         excluded = {int(i) for i in exclude}
 
         def claim() -> list[Image]:
@@ -423,6 +453,8 @@ class SQLStore(Store):
                     if model is not None:
                         model_sql = "AND i.model = ? "
                         params.append(model)
+                    model_sql += filter_sql
+                    params += filter_params
                     params.append(n - len(picked) + len(excluded))
                     rows = self._rows(
                         f"SELECT {_IMAGE_COLS_I} FROM images i "
@@ -485,65 +517,90 @@ class SQLStore(Store):
 
         self._run("releasing claims", release, write=True)
 
-    def add_rating(self, image_id: int, rater: str, verdict: str) -> int:
-        check_verdict(verdict)
+    def add_rating(self, image_id: int, rater: str, verdict: str, *, blind: bool = False) -> int:
+        return self.add_ratings(rater, [(image_id, verdict)], blind=blind)[0]
+
+    def add_ratings(self, rater: str, verdicts: Sequence[tuple[int, str]], *,
+                    blind: bool = False) -> list[int]:
+        for _, verdict in verdicts:
+            check_verdict(verdict)
         check_rater(rater)
 
-        def rate() -> int:
+        def rate() -> list[int]:
             now = utcnow()
-            if self._scalar("SELECT COUNT(*) FROM images WHERE id = ?", [image_id]) == 0:
-                raise StoreError(f"{self.name}: no image with id {image_id}")
-            # Looked up in the transaction: a retry after a commit whose answer was lost
-            # finds the rating and replaces it, and n_ratings is counted once.
-            existing = self._rows(
-                "SELECT id FROM ratings WHERE image_id = ? AND rater = ?", [image_id, rater]
-            )
-            if existing:
-                rating_id = int(existing[0][0])
-                self._execute("UPDATE ratings SET verdict = ?, rated_at = ? WHERE id = ?",
-                              [verdict, now, rating_id])
-            else:
-                cur = self._execute(
-                    "INSERT INTO ratings (image_id, rater, verdict, rated_at) VALUES (?, ?, ?, ?)",
-                    [image_id, rater, verdict, now],
-                )
-                rating_id = self._last_row_id(cur)
-                self._execute(
-                    "UPDATE images SET n_ratings = n_ratings + 1 WHERE id = ?", [image_id]
-                )
-            self._execute(
-                "DELETE FROM claims WHERE image_id = ? AND rater = ?", [image_id, rater]
-            )
-            return rating_id
+            return [self._put_rating(image_id, rater, verdict, now, blind)
+                    for image_id, verdict in verdicts]
 
-        return self._run("storing a rating", rate, write=True)
+        action = "storing a rating" if len(verdicts) == 1 else "storing a page of ratings"
+        return self._run(action, rate, write=True)
+
+    def _put_rating(self, image_id: int, rater: str, verdict: str, now: str,
+                    blind: bool) -> int:
+        """Insert or replace one rating (inside a write transaction); its rating id."""
+        if self._scalar("SELECT COUNT(*) FROM images WHERE id = ?", [image_id]) == 0:
+            raise StoreError(f"{self.name}: no image with id {image_id}")
+        # Looked up in the transaction: a retry after a commit whose answer was lost
+        # finds the rating and replaces it, and n_ratings is counted once.
+        existing = self._rows(
+            "SELECT id FROM ratings WHERE image_id = ? AND rater = ?", [image_id, rater]
+        )
+        if existing:
+            rating_id = int(existing[0][0])
+            self._execute("UPDATE ratings SET verdict = ?, rated_at = ?, blind = ? WHERE id = ?",
+                          [verdict, now, int(blind), rating_id])
+        else:
+            cur = self._execute(
+                "INSERT INTO ratings (image_id, rater, verdict, rated_at, blind) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [image_id, rater, verdict, now, int(blind)],
+            )
+            rating_id = self._last_row_id(cur)
+            self._execute(
+                "UPDATE images SET n_ratings = n_ratings + 1 WHERE id = ?", [image_id]
+            )
+        self._execute(
+            "DELETE FROM claims WHERE image_id = ? AND rater = ?", [image_id, rater]
+        )
+        return rating_id
 
     def delete_rating(self, rating_id: int, claim_seconds: int = 900) -> bool:
-        def undo() -> bool:
+        return self.delete_ratings([rating_id], claim_seconds) == 1
+
+    def delete_ratings(self, rating_ids: Sequence[int], claim_seconds: int = 900) -> int:
+        def undo() -> int:
+            deleted = 0
             with self._claim_lock():
-                rows = self._rows("SELECT image_id, rater FROM ratings WHERE id = ?",
-                                  [rating_id])
-                if not rows:
-                    return False
-                image_id, rater = int(rows[0][0]), rows[0][1]
-                self._execute("DELETE FROM ratings WHERE id = ?", [rating_id])
-                self._execute(
-                    "UPDATE images SET n_ratings = n_ratings - 1 WHERE id = ?", [image_id]
-                )
-                self._upsert_claim(image_id, rater, time.time() + claim_seconds)
-            return True
+                for rating_id in rating_ids:
+                    rows = self._rows("SELECT image_id, rater FROM ratings WHERE id = ?",
+                                      [rating_id])
+                    if not rows:
+                        continue
+                    image_id, rater = int(rows[0][0]), rows[0][1]
+                    self._execute("DELETE FROM ratings WHERE id = ?", [rating_id])
+                    self._execute(
+                        "UPDATE images SET n_ratings = n_ratings - 1 WHERE id = ?", [image_id]
+                    )
+                    self._upsert_claim(image_id, rater, time.time() + claim_seconds)
+                    deleted += 1
+            return deleted
 
-        return self._run("undoing a rating", undo, write=True)
+        action = "undoing a rating" if len(rating_ids) == 1 else "undoing ratings"
+        return self._run(action, undo, write=True)
 
-    def count_rated(self, model: str | None = None, overlap: int = 1) -> tuple[int, int]:
+    def count_rated(self, model: str | None = None, overlap: int = 1,
+                    where: ImageFilter | None = None) -> tuple[int, int]:
         # Two counts rather than one SUM(CASE ...) scan: the first is an index range scan.
-        where, params = (" AND model = ?", [model]) if model is not None else ("", [])
+        cond, params = (" AND i.model = ?", [model]) if model is not None else ("", [])
+        filter_sql, filter_params = _filter_sql(where)
+        if filter_sql:
+            cond += " " + filter_sql.strip()
+            params += filter_params
 
         def count() -> tuple[int, int]:
             rated = self._scalar(
-                f"SELECT COUNT(*) FROM images WHERE n_ratings >= ?{where}", [overlap, *params]
+                f"SELECT COUNT(*) FROM images i WHERE i.n_ratings >= ?{cond}", [overlap, *params]
             )
-            total = self._scalar(f"SELECT COUNT(*) FROM images WHERE 1 = 1{where}", params)
+            total = self._scalar(f"SELECT COUNT(*) FROM images i WHERE 1 = 1{cond}", params)
             return int(rated), int(total)
 
         return self._run("counting ratings", count)
@@ -566,14 +623,15 @@ class SQLStore(Store):
         while True:
             rows = self._run("reading ratings", partial(
                 self._rows,
-                f"SELECT r.id, r.rater, r.verdict, r.rated_at, {_IMAGE_COLS_I} "
+                f"SELECT r.id, r.rater, r.verdict, r.rated_at, r.blind, {_IMAGE_COLS_I} "
                 "FROM ratings r JOIN images i ON i.id = r.image_id "
                 f"WHERE r.id > ?{where} ORDER BY r.id LIMIT {_PAGE}",
                 [last, *params],
             ))
             for row in rows:
                 yield RatedImage(rating_id=int(row[0]), rater=row[1], verdict=row[2],
-                                 rated_at=row[3], image=_image_from_row(row[4:]))
+                                 rated_at=row[3], blind=bool(row[4]),
+                                 image=_image_from_row(row[5:]))
             if len(rows) < _PAGE:
                 return
             last = int(rows[-1][0])

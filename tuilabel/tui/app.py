@@ -1,4 +1,5 @@
-"""The score app: one photo at a time, rated with j/k/l, committed on each key press.
+"""The score app: one photo at a time, rated with j/k/l (or 1/2/3), committed on each key
+press; `g` opens the grid view (`grid.py`), a page of photos at a time.
 
 Collaborators are injected (see `factory.make_score_app`): a `StoreThread` that owns the
 database, and fetch/decode functions. Every blocking call runs in a Textual worker; workers
@@ -12,8 +13,9 @@ import gc
 import os
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PIL import Image as PILImage
 from textual.app import App, ComposeResult
@@ -21,6 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
+from tuilabel.config import ACTIONS
 from tuilabel.tui.cells import render_message
 from tuilabel.tui.filters import PhotoKeepsColour
 from tuilabel.tui.graphics import Display
@@ -38,8 +41,9 @@ from tuilabel.tui.messages import (
 from tuilabel.tui.picture import KITTY_HIDE_ALL
 from tuilabel.tui.preload import Preloader, reason_words
 from tuilabel.tui.roc import RocView
-from tuilabel.tui.screens import HelpScreen, RocScreen
+from tuilabel.tui.screens import HelpScreen, RocScreen, TweetTextScreen, keymap_changes
 from tuilabel.tui.session import CLAIM_SECONDS, Rated, Session
+from tuilabel.tui.settings import ScoreSettings
 from tuilabel.tui.storethread import StoreThread
 from tuilabel.tui.text import clean
 from tuilabel.tui.warm import SIDE_COLUMNS, WarmStart
@@ -51,14 +55,36 @@ from tuilabel.tui.widgets import (
     StatusLine,
     ZoomBar,
     forget_kitty,
+    format_duration,
     progress_text,
     send_kitty,
 )
+from tuilabel.verdicts import VERDICT_TABLE
+from tuilabel.verdicts import verdict as verdict_of
 
-VERDICT_WORDS = {"top1": "top-1 correct", "top5": "in the top 5", "none": "none correct",
-                 "unrateable": "cannot rate"}
 #: Verdicts that judge the photo: refused while it is loading or could not be drawn.
 NEEDS_PHOTO = ("top1", "top5", "none")
+
+if TYPE_CHECKING:
+    from tuilabel.tui.grid import GridScreen
+
+
+def _bindings() -> list[Binding]:
+    """The key bindings, built from the verdict table and the action table (their default
+    keys; the config file's keys are applied over them as a Textual keymap, by binding id)."""
+    out = [Binding(",".join(v.keys), f"rate('{v.value}')", v.short, id=v.value)
+           for v in VERDICT_TABLE]
+    descriptions = {"skip": "skip", "undo": "undo", "back": "back", "forward": "fwd",
+                    "grid": "grid", "text": "text", "roc": "ROC", "zoom": "zoom"}
+    hidden = {"forward", "text", "zoom"}  # (no room in an 80-column footer)
+    method = {"back": "step_back", "forward": "step_forward"}  # (App has its own "back")
+    actions = [Binding(",".join(a.keys), method.get(a.name, a.name), descriptions[a.name],
+                       id=a.name, show=a.name not in hidden) for a in ACTIONS]
+    # help and quit right after skip and undo, so that an 80-column footer still shows them
+    return out + actions[:2] + [
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit", "quit"),
+    ] + actions[2:]
 
 #: Set to a file path to append "shown <image id> <unix time>" each time a photo's frame
 #: has been written, "key <verdict> <time>" on rating keys and start-up milestones
@@ -88,33 +114,19 @@ class ScoreApp(App[None]):
     .-zoom ZoomBar {{ display: block; }}
     """
     BINDINGS = [
-        Binding("j", "rate('top1')", "top-1"),
-        Binding("k", "rate('top5')", "top-5"),
-        Binding("l", "rate('none')", "none"),
-        Binding("x", "rate('unrateable')", "broken"),
-        Binding("s", "skip", "skip"),
-        Binding("z", "zoom", "zoom", show=False),  # (no room in an 80-column footer)
+        *_bindings(),
         Binding("escape", "unzoom", "back", show=False),
-        Binding("u", "undo", "undo"),
-        Binding("backspace", "undo", "undo", show=False),
-        Binding("r", "roc", "ROC"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "quit", "quit"),
         # Ctrl-C quits too (Textual's default only says to press Ctrl-Q): same clean exit.
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
     ]
 
     def __init__(
         self,
+        settings: ScoreSettings,
         *,
         store: StoreThread,
         fetch: Callable[[str], bytes],
         decode: Callable[[bytes], PILImage.Image],
-        rater: str,
-        order: str = "random",
-        model: str | None = None,
-        overlap: int = 1,
-        truecolor: bool | None = None,
         display: Display | None = None,
         roc: RocView | None = None,
         freeze_gc: bool = True,
@@ -128,21 +140,25 @@ class ScoreApp(App[None]):
         if self.no_color:  # NO_COLOR turns off decoration, not the photo
             self._filters = [f for f in self._filters if type(f).__name__ not in (
                 "NoColor", "Monochrome")] + [PhotoKeepsColour()]
+        self.settings = settings
         self.store = store
-        self.rater = rater
-        self.order = order
-        self.model_filter = model
-        self.overlap = overlap
+        self.rater = settings.who
         self.claim_seconds = claim_seconds
         self.roc_view = roc
-        self.session = Session(rater=rater)
+        self.session = Session(rater=self.rater)
+        self.started = time.monotonic()
+        #: The grid view while it is open (it keeps its pages when closed with `g`).
+        self.grid: GridScreen | None = None
         self._size_guess: tuple[int, int] = (0, 0)
         if display is None:
             system = self.console.color_system
-            colors = "truecolor" if truecolor or (truecolor is None and system == "truecolor") \
+            colors = "truecolor" if settings.truecolor or system == "truecolor" \
                 else {"256": "256", "standard": "16", "windows": "16"}.get(system or "", "256")
             display = Display(graphics="halfblock", colors=colors)
         self.photo_display = display
+        changed = keymap_changes(settings.keys)
+        if changed:
+            self.set_keymap(changed)
         self.preloader: Preloader
         if warm is not None and warm.wait().ready and warm.preloader is not None:
             self.preloader = warm.preloader
@@ -161,6 +177,7 @@ class ScoreApp(App[None]):
         self._started_gc = False
         #: The id of the photo on screen when it is drawn and may be judged (j/k/l).
         self._rateable: int | None = None
+        self._grid_history: list = []
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -172,7 +189,7 @@ class ScoreApp(App[None]):
                 yield InfoPanel(id="info")
                 yield ProgressPanel(id="progress")
                 yield StatusLine(id="status")
-                yield RateButtons()
+                yield RateButtons(self.settings.keys)
         yield StatusLine(id="note")
         yield Footer()
 
@@ -214,33 +231,45 @@ class ScoreApp(App[None]):
             self.query_one("#note", StatusLine).say(self.photo_display.note, "dim")
             self.query_one("#note").add_class("-shown")
         self._show_progress()
+        if self.session.total == 0:  # not counted by the warm start
+            self.count_progress()
+        if self.settings.grid:
+            self.open_grid()
+            return
         if self.session.current is not None or not self.session.more_available:
             self._warm_started()  # drawn in the very first frame
         self.claim_more()
-        if self.session.total == 0:  # not counted by the warm start
-            self.count_progress()
+
+    def _keys_hint(self) -> str:
+        keys = self.settings.keys
+        return (f"{keys.shown('top1')} top-1 · {keys.shown('top5')} top-5 · "
+                f"{keys.shown('none')} none · ? help")
 
     def _warm_started(self) -> None:
         self._mark("startup claimed")
         if self.session.current is not None:
-            self.status.say("j top-1 · k top-5 · l none · z zoom · ? help", "dim")
+            self.status.say(self._keys_hint(), "dim")
         self.show_current()
 
     # -- claiming photos ------------------------------------------------------------------
     def claim_more(self) -> None:
         """Keep LOOKAHEAD photos claimed behind the one shown."""
+        if self.grid is not None:
+            return  # the grid claims its own pages
+        if self.session.return_skipped():  # the end of the sitting: the skipped come back
+            self.status.say(
+                "the photos skipped in this sitting come back now", "cyan")
         wanted = self.session.wants_more()
         if wanted and not self._claiming:
             self._claiming = True
             self.run_worker(self._claim(wanted, self.session.held_ids()), group="store")
 
     async def _claim(self, n: int, exclude: list[int]) -> None:
-        rater, order, model, overlap = self.rater, self.order, self.model_filter, self.overlap
-        seconds = self.claim_seconds
+        st, seconds = self.settings, self.claim_seconds
         try:
             images = await self.store.run(lambda s: s.claim_next(
-                rater, n=n, order=order, model=model, overlap=overlap, exclude=exclude,
-                claim_seconds=seconds))
+                st.who, n=n, order=st.order, model=st.model, overlap=st.overlap,
+                exclude=exclude, claim_seconds=seconds, where=st.where))
         except Exception as exc:  # noqa: BLE001 - shown on screen; the app keeps running
             self._claiming = False
             self.post_message(StoreFailed("finding the next photos", str(exc)))
@@ -251,12 +280,16 @@ class ScoreApp(App[None]):
         if not self._started_gc:
             self._mark("startup claimed")
         self._claiming = False
+        if self.grid is not None:  # claimed for the single view just before `g`: let go
+            ids = [i.id for i in message.images]
+            self.store.submit(lambda s: s.release_claims(self.rater, ids))
+            return
         had_current = self.session.current is not None
         self.session.add_claimed(message.images, message.asked)
         if not had_current:
             if self.session.current is not None:
-                self.status.say("j top-1 · k top-5 · l none · z zoom · ? help", "dim")
-            else:
+                self.status.say(self._keys_hint(), "dim")
+            elif not self.session.more_available:
                 self._settle_gc()  # no photo frame will do it
             self.show_current()
         else:
@@ -267,13 +300,15 @@ class ScoreApp(App[None]):
         """Extend the claims on the photos held, so that a rater away from the keyboard does
         not come back to photos meanwhile handed to someone else."""
         held = self.session.claimed_ids()
+        if self.grid is not None:
+            held = self.grid.pages.claimed_ids()
         if self._claiming or not held:
             return
         self._claiming = True
         self.run_worker(self._renew(held), group="store")
 
     async def _renew(self, held: list[int]) -> None:
-        rater, seconds, overlap = self.rater, self.claim_seconds, self.overlap
+        rater, seconds, overlap = self.rater, self.claim_seconds, self.settings.overlap
         try:
             renewed = await self.store.run(lambda s: s.renew_claims(
                 rater, held, claim_seconds=seconds, overlap=overlap))
@@ -286,7 +321,9 @@ class ScoreApp(App[None]):
     def on_claims_renewed(self, message: ClaimsRenewed) -> None:
         self._claiming = False
         lost = set(message.held) - message.renewed
-        if lost:  # taken by someone else while this rater was away: pass them over
+        if lost and self.grid is not None:
+            self.grid.claims_lost(lost)
+        elif lost:  # taken by someone else while this rater was away: pass them over
             self.session.queue = deque(i for i in self.session.queue if i.id not in lost)
             self.session.more_available = True
             self.preload_ahead()
@@ -294,10 +331,13 @@ class ScoreApp(App[None]):
 
     # -- showing photos -------------------------------------------------------------------
     def show_current(self) -> None:
-        """Put the current photo (or why there is none) on screen, from pre-built cells."""
-        image = self.session.current
+        """Put the current photo, or the earlier one stepped back to (or why there is none)
+        on screen, from pre-built cells."""
+        image = self.session.shown
+        entry = self.session.shown_entry
         info = self.query_one(InfoPanel)
-        info.show_image(image, self.rater)
+        info.show_image(image, self.rater, blind=self.settings.blind,
+                        stored=(entry.verdict, self.session.back) if entry else None)
         size = self.pane_size()
         if image is None and self.session.more_available:
             self.photo.show(render_message(["Finding photos to rate…"], *size, style="dim"))
@@ -357,18 +397,22 @@ class ScoreApp(App[None]):
         s = self.session
         lines = ["Nothing left to rate for " + clean(self.rater, 60), ""]
         lines.append(f"{s.rated:,} of {s.total:,} photos have their ratings.")
-        if s.skipped:
-            lines.append(f"{len(s.skipped)} skipped in this sitting: reopen to see them again.")
-        lines += ["", "u = undo the last rating    q = quit"]
+        keys = self.settings.keys
+        lines += ["", f"{keys.shown('undo')} = undo the last rating    "
+                  f"{keys.shown('back')} = step back    q = quit"]
         return lines
 
     def preload_ahead(self) -> None:
         size = self.pane_size()
         s = self.session
+        if self.grid is not None:
+            return  # the grid keeps the preloader busy with its tiles
         upcoming = ([s.current] if s.current else []) + list(s.queue)
+        if s.back:
+            upcoming = [s.history[-s.back].image] + upcoming
         for priority, image in enumerate(upcoming):
             self.preloader.request(image, size, priority)
-        recent = [e.image.id for e in s.history[-2:]]
+        recent = [e.image.id for e in s.history[-max(2, s.back + 2):]]
         dropped = self.preloader.keep_only([i.id for i in upcoming] + recent, size)
         on_screen = self.photo.picture
         self.write_terminal("".join(forget_kitty(r.picture) for r in dropped
@@ -381,20 +425,29 @@ class ScoreApp(App[None]):
         self.preloader.store(rendered)
         # Kitty pixels go to the terminal now, ahead of the key press that shows them.
         self.write_terminal(send_kitty(rendered.picture))
-        current = self.session.current
-        if current is not None and rendered.image_id == current.id \
+        screen = self.screen
+        if hasattr(screen, "photo_rendered"):  # the grid, or a tile opened from it
+            screen.photo_rendered(rendered)
+            return
+        shown = self.session.shown
+        if shown is not None and rendered.image_id == shown.id \
                 and rendered.size == self.pane_size():
             self._show_rendered(rendered)
 
     def on_photo_view_resized(self, message: PhotoView.Resized) -> None:
-        if self.session.current is not None or not self.session.more_available:
+        if self.grid is not None or not self._on_main_screen():
+            return
+        if self.session.shown is not None or not self.session.more_available:
             self.show_current()
 
     # -- rating ---------------------------------------------------------------------------
     def action_rate(self, verdict: str) -> None:
         self._mark(f"key {verdict}")
-        image = self.session.current
-        if image is None or not self._on_main_screen():
+        if not self._on_main_screen():
+            self.bell()
+            return
+        image = self.session.shown
+        if image is None:
             self.bell()
             return
         if verdict in NEEDS_PHOTO and self._rateable != image.id:
@@ -409,12 +462,17 @@ class ScoreApp(App[None]):
                 self.status.say("not stored: j k l wait until the photo is drawn "
                                 "(s = skip)", "yellow")
             return
-        rater = self.rater
-        future = self.store.submit(lambda s: s.add_rating(image.id, rater, verdict))
+        if self.session.back:
+            self._rerate(verdict)
+            return
+        rater, blind = self.rater, self.settings.blind
+        future = self.store.submit(lambda s: s.add_rating(image.id, rater, verdict,
+                                                          blind=blind))
         entry = self.session.record(verdict, future)
+        entry.blind = blind
+        self.claim_more()  # (before drawing: the skipped photos may come back now)
         self.show_current()
         self.run_worker(self._await_rating(entry), group="store")
-        self.claim_more()
 
     async def _await_rating(self, entry: Rated) -> None:
         import asyncio
@@ -426,12 +484,27 @@ class ScoreApp(App[None]):
             return
         self.post_message(RatingSaved(entry, rating_id))
 
+    def _rerate(self, verdict: str) -> None:
+        """A new verdict for the rating stepped back to: it replaces the stored one (same
+        rating id); then one step forward."""
+        s = self.session
+        entry = s.shown_entry
+        assert entry is not None
+        image, rater, blind = entry.image, self.rater, self.settings.blind
+        entry.verdict, entry.blind = verdict, blind
+        entry.rating_id = self.store.submit(
+            lambda st: st.add_rating(image.id, rater, verdict, blind=blind))
+        s.step_forward()
+        self.show_current()
+        self.run_worker(self._await_rating(entry), group="store")
+
     def on_rating_saved(self, message: RatingSaved) -> None:
         if isinstance(self.screen, RocScreen):
             self.screen.refresh_roc()
         entry = message.entry
         self.status.say(
-            f"✓ stored: {VERDICT_WORDS[entry.verdict]} (tweet {entry.image.tweet_id})", "green")
+            f"✓ stored: {verdict_of(entry.verdict).word} (tweet {entry.image.tweet_id})",
+            "green")
         self.count_progress()
 
     def on_rating_failed(self, message: RatingFailed) -> None:
@@ -440,25 +513,91 @@ class ScoreApp(App[None]):
         self.notify(f"Rating not stored: {clean(message.error, 200)}", severity="error")
         if entry in s.history:  # show that photo again, to be rated once more
             s.history.remove(entry)
+            s.back = 0
             if s.current is not None:
                 s.queue.appendleft(s.current)
             s.current = entry.image
             self.show_current()
 
     def action_skip(self) -> None:
-        if self.session.current is None or not self._on_main_screen():
+        if self.session.current is None or not self._on_main_screen() or self.session.back:
             self.bell()
             return
         skipped = self.session.skip()
         rater = self.rater
         self.store.submit(lambda s: s.release_claims(rater, [skipped.id]))
-        self.status.say(f"skipped tweet {skipped.tweet_id}", "dim")
+        self.status.say(
+            f"skipped tweet {skipped.tweet_id} (it comes back at the end of the sitting)", "dim")
+        self.show_current()
+        self.claim_more()
+
+    # -- going back, context --------------------------------------------------------------
+    def action_step_back(self) -> None:
+        """Step back to the rating before the one shown, with its stored verdict."""
+        if not self._on_main_screen():
+            return
+        if not self.session.step_back():
+            self.status.say("no earlier rating in this sitting", "yellow")
+            self.bell()
+            return
+        self.status.say(
+            f"{self.session.back} back: a new verdict replaces the stored one; "
+            f"{self.settings.keys.shown('forward')} steps forward", "cyan")
+        self.show_current()
+
+    def action_step_forward(self) -> None:
+        """Step forward again after `b`."""
+        if not self._on_main_screen():
+            return
+        if not self.session.step_forward():
+            self.bell()
+            return
+        self.show_current()
+
+    def action_text(self) -> None:
+        """Show the tweet's text (kept at labeling time) over the photo."""
+        if not self._on_main_screen():
+            return
+        image = self.session.shown
+        if image is None:
+            self.bell()
+            return
+        self.push_screen(TweetTextScreen(image))
+
+    def action_grid(self) -> None:
+        """Switch to the grid view (its screen's `g` switches back)."""
+        if not self._on_main_screen():
+            return
+        self.open_grid()
+
+    def open_grid(self) -> None:
+        """Open the grid view: the single view's photos claimed ahead are let go (the grid
+        claims pages of its own)."""
+        from tuilabel.tui.grid import GridScreen
+
+        s, rater = self.session, self.rater
+        held = s.claimed_ids()
+        if held:
+            self.store.submit(lambda st: st.release_claims(rater, held))
+        s.queue.clear()
+        s.current = None
+        s.back = 0
+        s.more_available = True
+        self.grid = GridScreen(self)
+        self.push_screen(self.grid)
+
+    def close_grid(self) -> None:
+        """Back to the single view (called by the grid screen after releasing its claims)."""
+        self.grid = None
+        self.pop_screen()
         self.show_current()
         self.claim_more()
 
     def action_undo(self) -> None:
         if not self._on_main_screen():
             return
+        if self.session.back:
+            self.session.back = 0
         entry = self.session.undo()
         if entry is None:
             self.status.say("nothing to undo in this sitting", "yellow")
@@ -488,7 +627,7 @@ class ScoreApp(App[None]):
 
     def on_rating_undone(self, message: RatingUndone) -> None:
         self.status.say(
-            f"↶ undone: {VERDICT_WORDS[message.entry.verdict]} "
+            f"↶ undone: {verdict_of(message.entry.verdict).word} "
             f"(tweet {message.entry.image.tweet_id})", "cyan")
         self.count_progress()
 
@@ -502,8 +641,9 @@ class ScoreApp(App[None]):
 
     async def _count(self) -> None:
         try:
+            st = self.settings
             rated, total = await self.store.run(
-                lambda s: s.count_rated(self.model_filter, self.overlap))
+                lambda s: s.count_rated(st.model, st.overlap, st.where))
         except Exception as exc:  # noqa: BLE001
             self._counting = False
             self.post_message(StoreFailed("counting the ratings", str(exc)))
@@ -515,7 +655,9 @@ class ScoreApp(App[None]):
         s = self.session
         s.rated, s.total = message.rated, message.total
         self._show_progress()
-        if s.current is None and not s.more_available:
+        if self.grid is not None:
+            self.grid.progress_counted()
+        elif s.current is None and not s.more_available and self._on_main_screen():
             self.show_current()
         if self._count_again:
             self._count_again = False
@@ -525,18 +667,20 @@ class ScoreApp(App[None]):
         s = self.session
         if s.total:
             self.query_one(ProgressPanel).show(progress_text(
-                s.rated, s.total, s.per_minute(), s.eta_seconds(), len(s.history)))
+                s.rated, s.total, s.per_minute(), s.eta_seconds(), self.rated_this_sitting()))
 
     def on_store_retrying(self, message: StoreRetrying) -> None:
-        self.query_one(StatusLine).say(message.note, "bold yellow")
+        self.status.say(message.note, "bold yellow")
 
     def on_store_failed(self, message: StoreFailed) -> None:
+        if self.grid is not None:
+            self.grid.say(f"✗ {message.what} failed: {message.error}", "bold red")
         self.status.say(f"✗ {message.what} failed: {message.error}", "bold red")
         self.notify(f"{message.what} failed: {clean(message.error, 200)}", severity="error")
 
     # -- other screens, quitting ----------------------------------------------------------
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.settings.keys, grid=self.grid is not None))
 
     def action_roc(self) -> None:
         if self.roc_view is None:
@@ -564,7 +708,7 @@ class ScoreApp(App[None]):
 
     def _update_zoom_bar(self) -> None:
         if self.zoomed:
-            self.query_one(ZoomBar).show_image(self.session.current)
+            self.query_one(ZoomBar).show_image(self.session.shown)
 
     # -- screens over the photo -----------------------------------------------------------
     def push_screen(self, *args, **kwargs):
@@ -586,9 +730,54 @@ class ScoreApp(App[None]):
         if self._on_main_screen():
             self.photo.refresh()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The single view's rating keys are off (and out of the footer) under the grid."""
+        if self.grid is not None and action in ("rate", "skip", "roc"):
+            return False
+        return True
+
     def _on_main_screen(self) -> bool:
         """Rating keys act only where the photo is visible (not under help or the ROC)."""
         return len(self.screen_stack) == 1
+
+    # -- the sitting ----------------------------------------------------------------------
+    def sitting_verdicts(self) -> Counter[str]:
+        """The verdicts given in this sitting (single view and grid pages, undone ones not
+        counted, re-rated ones as they stand)."""
+        counts: Counter[str] = Counter(e.verdict for e in self.session.history)
+        for page in self.grid_history:
+            counts.update(page.stored_verdicts())
+        return counts
+
+    def rated_this_sitting(self) -> int:
+        """Photos rated in this sitting."""
+        return len(self.session.history) + sum(len(p.images) for p in self.grid_history)
+
+    @property
+    def grid_history(self) -> list:
+        """The grid pages stored in this sitting (kept when the grid is closed)."""
+        return self._grid_history
+
+    def summary(self) -> str:
+        """What this sitting did, printed after the screen has closed: photos rated by
+        verdict, pace, time spent, what is left."""
+        s = self.session
+        counts = self.sitting_verdicts()
+        n = sum(counts.values())
+        minutes = max(time.monotonic() - self.started, 0.0) / 60.0
+        lines = [f"tuilabel score: {n:,} photo(s) rated by {clean(self.rater, 60)} "
+                 f"in {format_duration(minutes * 60)}"]
+        for v in VERDICT_TABLE:
+            if counts.get(v.value):
+                lines.append(f"  {v.word:<14} {counts[v.value]:>6,}")
+        if n and minutes > 0:
+            lines.append(f"  pace           {n / minutes:>8.1f} photos/min")
+        if s.total:
+            lines.append(f"  left           {max(0, s.total - s.rated):>6,} of {s.total:,} "
+                         f"photos still want ratings")
+        if self.settings.blind and n:
+            lines.append("  (rated blind: the model's scores were hidden)")
+        return "\n".join(lines)
 
     def on_unmount(self) -> None:
         self.store.store.on_retry = None

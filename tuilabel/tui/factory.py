@@ -7,10 +7,13 @@ capability is installed.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tuilabel.tui.app import ScoreApp
 from tuilabel.tui.graphics import Display
 from tuilabel.tui.roc import RocView
 from tuilabel.tui.roc import available as roc_available
+from tuilabel.tui.settings import ScoreSettings
 from tuilabel.tui.storethread import StoreThread, open_store_thread
 from tuilabel.tui.warm import WarmStart
 
@@ -24,39 +27,39 @@ def default_roc_view(model: str | None) -> RocView | None:
 
 def make_score_app(
     store: StoreThread,
+    settings: ScoreSettings | None = None,
     *,
-    rater: str,
-    order: str = "random",
-    model: str | None = None,
-    overlap: int = 1,
     fetcher=None,
-    truecolor: bool | None = None,
     display: Display | None = None,
     roc: RocView | None | str = "default",
     freeze_gc: bool = True,
     warm: WarmStart | None = None,
+    **fields,
 ) -> ScoreApp:
-    """A ScoreApp over an open store thread; `fetcher` defaults to `label`'s Fetcher (the
-    same cache), or the warm start's. `display` says how photos are drawn (see
-    graphics.detect); without it, half-block cells in the console's colours (`truecolor`
-    True forces 24-bit)."""
+    """A ScoreApp over an open store thread, for `settings` (or, in tests, a ScoreSettings
+    built from `fields`, such as rater="alice", order="oldest"); `fetcher` defaults to
+    `label`'s Fetcher (the same cache), or the warm start's. `display` says how photos are
+    drawn (see graphics.detect); without it, half-block cells in the console's colours
+    (`settings.truecolor` forces 24-bit). Raises InputError for settings that
+    `ScoreSettings.check` refuses."""
     from tuilabel.images import Fetcher, decode_image
 
+    if settings is None:
+        settings = ScoreSettings(**fields)
+    elif fields:
+        settings = replace(settings, **fields)
+    settings = settings.check()
     if fetcher is None and warm is not None:
         fetcher = warm.wait().fetcher
     if fetcher is None:
         fetcher = Fetcher(pool_size=4)
     return ScoreApp(
+        settings,
         store=store,
         fetch=fetcher.fetch,
         decode=decode_image,
-        rater=rater,
-        order=order,
-        model=model,
-        overlap=overlap,
-        truecolor=truecolor,
         display=display,
-        roc=default_roc_view(model) if roc == "default" else roc,  # type: ignore[arg-type]
+        roc=default_roc_view(settings.model) if roc == "default" else roc,  # type: ignore[arg-type]
         freeze_gc=freeze_gc,
         warm=warm,
     )

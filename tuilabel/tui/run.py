@@ -15,7 +15,7 @@ import threading
 import time
 
 from tuilabel.errors import DataError, InputError
-from tuilabel.store.base import ORDERS, check_rater
+from tuilabel.tui.settings import ScoreSettings
 from tuilabel.tui.storethread import StoreThread
 
 #: After a hang-up, how long the store thread may take to finish the rating in flight and
@@ -44,30 +44,11 @@ def check_terminal() -> None:
         raise InputError("`tuilabel score` needs a terminal with cursor control (TERM=dumb)")
 
 
-def run_score(
-    db: str | None,
-    *,
-    rater: str | None = None,
-    order: str = "random",
-    model: str | None = None,
-    overlap: int = 1,
-    truecolor: bool = False,
-    graphics: str | None = None,
-) -> None:
-    """Run the score app until the rater quits. `graphics` is auto, kitty, sixel or halfblock
-    (None: the TUILABEL_GRAPHICS variable, else auto). Raises TuilabelError for the user's
-    mistakes."""
-    if order not in ORDERS:
-        raise InputError(f"unknown --order {order!r}: use one of {', '.join(ORDERS)}")
-    if overlap < 1:
-        raise InputError("--overlap must be at least 1")
-    if rater is not None and not rater.strip():
-        raise InputError("--rater must not be empty")
-    rater = rater.strip() if rater else default_rater()
-    try:
-        check_rater(rater)  # else MySQL would refuse every claim and rating, one by one
-    except ValueError as exc:
-        raise InputError(f"--{exc}") from None  # "--rater name of N characters; ..."
+def run_score(settings: ScoreSettings) -> str:
+    """Run the score app until the rater quits; returns the sitting's summary, to be printed
+    once the screen has closed. `settings.graphics` is auto, kitty, sixel or halfblock (None:
+    the TUILABEL_GRAPHICS variable, else auto). Raises TuilabelError for the user's mistakes."""
+    settings = settings.check()
     # No cyclic garbage collection during start-up: importing Textual and building the app
     # make hundreds of thousands of objects and trigger full collections over all of them.
     # The app collects once and freezes the heap after its first photo is on screen.
@@ -75,13 +56,16 @@ def run_score(
 
     from tuilabel.tui.storethread import open_store_thread
 
-    store = open_store_thread(db)
+    store = open_store_thread(settings.db)
     try:
-        rated, total = store.call(lambda s: s.count_rated(model, overlap))
+        model, where = settings.model, settings.where
+        rated, total = store.call(lambda s: s.count_rated(model, settings.overlap, where))
         if total == 0:
-            where = f" labeled by model {model!r}" if model else ""
+            what = f" labeled by model {model!r}" if model else ""
+            if where is not None:
+                what += " that match --label/--min-score/--max-score"
             raise DataError(
-                f"{store.name} has no photos{where} to rate: fill it with `tuilabel label` "
+                f"{store.name} has no photos{what} to rate: fill it with `tuilabel label` "
                 "(classify the photos of tweets) or `tuilabel load` (import an export)"
             )
         check_terminal()
@@ -94,7 +78,7 @@ def run_score(
         from tuilabel.tui.graphics import detect
 
         try:
-            display = detect(graphics, truecolor=truecolor)
+            display = detect(settings.graphics, truecolor=settings.truecolor)
         except ValueError as exc:
             raise InputError(str(exc)) from None
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"truecolor": "truecolor", "256": "256"}.get(
@@ -105,18 +89,18 @@ def run_score(
         from tuilabel.tui.warm import WarmStart
 
         # The first photo is claimed, fetched and drawn while Textual is imported.
-        warm = WarmStart(store, rater=rater, order=order, model=model, overlap=overlap,
-                         claim_seconds=CLAIM_SECONDS, counts=(rated, total), display=display)
+        warm = WarmStart(store, settings, claim_seconds=CLAIM_SECONDS, counts=(rated, total),
+                         display=display)
         # Textual is imported only now, after the colour system is settled.
         from tuilabel.tui.factory import make_score_app
 
         if os.environ.get("TUILABEL_FRAME_LOG"):
             with open(os.environ["TUILABEL_FRAME_LOG"], "a", encoding="utf-8") as fh:
                 fh.write(f"startup imported {time.time():.6f}\n")
-        app = make_score_app(store, rater=rater, order=order, model=model, overlap=overlap,
-                             display=display, warm=warm)
-        end_on_hangup(store, rater)
+        app = make_score_app(store, settings, display=display, warm=warm)
+        end_on_hangup(store, settings.who)
         app.run()
+        return app.summary()
     finally:
         gc.enable()
         store.close()

@@ -1,4 +1,5 @@
-"""Screens pushed over the score screen: help (`?`) and the ROC of the ratings so far (`r`)."""
+"""Screens pushed over the score screen: help (`?`), the tweet's text (`t`) and the ROC of the
+ratings so far (`r`)."""
 
 from __future__ import annotations
 
@@ -9,31 +10,56 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
+from tuilabel.config import ACTIONS, KeyMap, default_keys
+from tuilabel.store.base import Image
 from tuilabel.tui.roc import RocView
 from tuilabel.tui.storethread import StoreThread
+from tuilabel.tui.text import clean, escape_text
+from tuilabel.verdicts import VERDICT_TABLE
 
-HELP = """\
-Rate the model's labels of each photo
 
-  j       top-1 correct: the first label is right
-  k       a correct label is in the top 5, not first
-  l       none of the labels is correct
-  x       cannot rate: photo broken or not a photo
-          (kept apart: never a negative in the ROC)
-  s       skip this photo for now
-  u  ⌫    undo the last rating (shows its photo again)
-  z       zoom the photo (z or escape: back)
-  r       ROC curve of the ratings so far
-  ?       this help            q  quit
+def keymap_changes(keys: KeyMap) -> dict[str, str]:
+    """The config file's keys as a Textual keymap (binding id -> comma-separated keys), for
+    the entries that differ from the defaults."""
+    defaults = default_keys()
+    return {name: ",".join(bound) for name, bound in keys.keys.items()
+            if bound != defaults.get(name)}
 
-Buttons: the mouse only (Enter, space rate nothing).
-j k l wait for the photo. Each rating is committed
-at once; reopening continues where you stopped.
-"""
+
+def _keys_column(keys: tuple[str, ...]) -> str:
+    shown = [{"question_mark": "?", "backspace": "⌫", "space": "␣"}.get(k, k) for k in keys]
+    return " ".join(shown)
+
+
+def help_text(keys: KeyMap, *, grid: bool = False) -> str:
+    """The help screen's text, built from the verdict table, the action table and the keys
+    in force (a remapped key shows as remapped)."""
+    lines = ["Rate the model's labels of each photo"]
+    for v in VERDICT_TABLE:
+        lines.append(f"  {_keys_column(keys.of(v.value)):<7} {v.help}")
+    for a in ACTIONS:
+        if a.name == "forward":
+            continue  # on the line of `back`
+        shown = _keys_column(keys.of(a.name))
+        if a.name == "back":
+            shown += " / " + _keys_column(keys.of("forward"))
+        lines.append(f"  {shown:<7} {a.help}")
+    lines.append(f"  {'?':<7} this help            q  quit")
+    if grid:
+        lines += ["", "Grid: every tile starts as top-1 correct; its number",
+                  "cycles top-1 → top-5 → none → cannot rate; i opens",
+                  "the last tile touched; Enter stores the page at once."]
+    else:
+        lines += ["", "j k l wait for the photo; Enter and space rate nothing.",
+                  "Each rating is committed at once; reopening continues",
+                  "where you stopped."]
+    if keys.source is not None:
+        lines += ["", f"Keys from {keys.source}"]
+    return "\n".join(lines) + "\n"
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys, in words."""
+    """The keys, in words (from the verdict and action tables and the keys in force)."""
 
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss_help", "Close", priority=True),
@@ -44,10 +70,43 @@ class HelpScreen(ModalScreen[None]):
                           border: round $accent; padding: 1 2; background: $surface; }
     """
 
+    def __init__(self, keys: KeyMap | None = None, *, grid: bool = False) -> None:
+        super().__init__()
+        self._text = help_text(keys or KeyMap(), grid=grid)
+
     def compose(self) -> ComposeResult:
-        yield Static(Text(HELP), id="help-text")
+        yield Static(Text(self._text), id="help-text")
 
     def action_dismiss_help(self) -> None:
+        self.dismiss(None)
+
+
+class TweetTextScreen(ModalScreen[None]):
+    """The tweet's text, kept at labeling time, control characters escaped (`t`)."""
+
+    BINDINGS = [
+        Binding("escape,t,q,enter", "close", "Close", priority=True),
+    ]
+    DEFAULT_CSS = """
+    TweetTextScreen { align: center middle; }
+    TweetTextScreen > Static { width: 80%; max-width: 100; height: auto; max-height: 90%;
+                               border: round $accent; padding: 1 2; background: $surface; }
+    """
+
+    def __init__(self, image: Image) -> None:
+        super().__init__()
+        self.image = image
+
+    def compose(self) -> ComposeResult:
+        title = Text(f"Tweet {clean(self.image.tweet_id, 64)}\n\n", style="bold")
+        if self.image.text:
+            body = Text(escape_text(self.image.text))
+        else:
+            body = Text("No text was kept for this tweet (labeled from a list of images, or "
+                        "before tuilabel kept tweets' text).", style="dim")
+        yield Static(title + body, id="tweet-text")
+
+    def action_close(self) -> None:
         self.dismiss(None)
 
 

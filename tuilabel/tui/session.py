@@ -30,6 +30,7 @@ class Rated:
     image: Image
     verdict: str
     rating_id: Future[int]  # resolved on the store thread when the rating is committed
+    blind: bool = False
 
 
 @dataclass
@@ -43,6 +44,8 @@ class Session:
     more_available: bool = True
     rated: int = 0  # images with enough ratings in the store (last count)
     total: int = 0  # images in the store (for the model filter)
+    #: How many ratings back the rater has stepped with `b` (0: at the photo to rate next).
+    back: int = 0
     _times: deque[float] = field(default_factory=lambda: deque(maxlen=PACE_WINDOW))
     started: float = field(default_factory=time.monotonic)
 
@@ -75,6 +78,40 @@ class Session:
         if self.current is None and self.queue:
             self.current = self.queue.popleft()
 
+    def return_skipped(self) -> bool:
+        """At the end of the sitting (nothing queued, the store has nothing more): let the
+        photos skipped in this sitting be claimed again. True if there were any."""
+        if self.current is not None or self.queue or self.more_available or not self.skipped:
+            return False
+        self.skipped.clear()
+        self.more_available = True
+        return True
+
+    # -- going back -----------------------------------------------------------------------
+    @property
+    def shown(self) -> Image | None:
+        """The photo on screen: an earlier rating's when stepped back, else the current one."""
+        return self.history[-self.back].image if self.back else self.current
+
+    @property
+    def shown_entry(self) -> Rated | None:
+        """The rating being looked at again after `b` (None at the photo to rate next)."""
+        return self.history[-self.back] if self.back else None
+
+    def step_back(self) -> bool:
+        """One rating further back (False when at the first rating of the sitting)."""
+        if self.back >= len(self.history):
+            return False
+        self.back += 1
+        return True
+
+    def step_forward(self) -> bool:
+        """One rating forward again (False when already at the photo to rate next)."""
+        if self.back == 0:
+            return False
+        self.back -= 1
+        return True
+
     def advance(self) -> Image | None:
         """Show the next queued photo (None when the queue is empty)."""
         self.current = self.queue.popleft() if self.queue else None
@@ -103,6 +140,7 @@ class Session:
         the front of the queue. None when there is nothing to undo."""
         if not self.history:
             return None
+        self.back = 0
         entry = self.history.pop()
         if self._times:
             self._times.pop()

@@ -23,6 +23,21 @@ def clean(value: object, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def escape_text(value: object, limit: int = 5000) -> str:
+    """Text of several lines (a tweet's) safe to show: line breaks kept, tabs as spaces, every
+    other control character (ESC, BEL, CR, C1, bidi controls) written as a visible escape such
+    as `\\x1b`, so it can neither change the screen nor hide; cut at `limit` characters."""
+    text = str(value)
+    cut = len(text) > limit
+    text = text[:limit].replace("\r\n", "\n").replace("\t", "    ")
+
+    def visible(match: re.Match[str]) -> str:
+        ch = match.group(0)
+        return ch if ch == "\n" else ch.encode("unicode_escape").decode("ascii")
+
+    return _CONTROL.sub(visible, text) + ("…" if cut else "")
+
+
 def link_target(url: str) -> str | None:
     """The URL to attach as a terminal hyperlink (OSC 8), or None when it should not be one:
     only http(s) and file URLs without control characters or spaces are linked."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from tuilabel.store.base import Image
 from tuilabel.tui.session import LOOKAHEAD
+from tuilabel.tui.settings import ScoreSettings
 from tuilabel.tui.storethread import StoreThread
 
 if TYPE_CHECKING:  # imported by the thread itself: this module must stay light
@@ -49,20 +50,19 @@ class WarmStart:
     def __init__(
         self,
         store: StoreThread,
+        settings: ScoreSettings,
         *,
-        rater: str,
-        order: str,
-        model: str | None,
-        overlap: int,
         claim_seconds: int,
         counts: tuple[int, int] | None = None,
         fetcher=None,
         display: Display | None = None,
     ) -> None:
-        self.asked = LOOKAHEAD + 1
+        # In the grid view the app claims whole pages itself: nothing is claimed here then.
+        self.asked = 0 if settings.grid else LOOKAHEAD + 1
+        st = settings
         self._claim = store.submit(lambda s: s.claim_next(
-            rater, n=self.asked, order=order, model=model, overlap=overlap,
-            claim_seconds=claim_seconds))
+            st.who, n=self.asked, order=st.order, model=st.model, overlap=st.overlap,
+            claim_seconds=claim_seconds, where=st.where) if self.asked else [])
         #: (rated, total) as the caller counted them just before, if it did.
         self.counts = counts
         self.display = display

@@ -20,10 +20,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from tuilabel.config import KeyMap
 from tuilabel.store.base import Image
 from tuilabel.tui.picture import Picture, kitty_hide, kitty_place
 from tuilabel.tui.text import clean, link_target
 from tuilabel.tui.warm import SIDE_COLUMNS
+from tuilabel.verdicts import VERDICT_TABLE
+from tuilabel.verdicts import verdict as verdict_of
 
 BAR_CHARS = " ▏▎▍▌▋▊▉█"
 
@@ -143,17 +146,21 @@ def bar(fraction: float, width: int) -> str:
     return text.ljust(width)
 
 
-def labels_text(image: Image, width: int) -> Text:
+def labels_text(image: Image, width: int, *, blind: bool = False) -> Text:
     """The top-k labels with score bars, fitted to `width` cells: a label longer than its
     column wraps onto the next lines (never cut), the bar and the percentage stay on its first
-    line."""
+    line. `blind`: the labels alone, no bars and no scores (the model's confidence hidden)."""
     out = Text()
     bar_w = max(4, min(12, width // 7))
-    name_w = max(8, width - bar_w - 10)  # "1 " + name + " " + bar + " 100.0%"
+    name_w = max(8, width - bar_w - 10) if not blind else max(8, width - 3)
     for rank, (label, score) in enumerate(image.predictions[:5], start=1):
         name = clean(label, 200).replace("_", " ")
         lines = textwrap.wrap(name, name_w, break_long_words=True, break_on_hyphens=True) or [""]
         out.append(f"{rank} ", style="dim")
+        if blind:
+            for line in lines:
+                out.append(line + "\n", style="bold" if rank == 1 else "")
+            continue
         out.append(lines[0].ljust(name_w), style="bold" if rank == 1 else "")
         out.append(" ")
         out.append(bar(score, bar_w), style="green" if rank == 1 else "cyan")
@@ -207,22 +214,31 @@ class InfoPanel(Static):
 
     #: Content width before the first layout (the side panel's CSS width less its gutter).
     DEFAULT_WIDTH = SIDE_COLUMNS - 3
-    _shown: tuple[Image | None, str] | None = None
+    _shown: tuple | None = None
     _height = 0
 
     def on_resize(self) -> None:
         if self._shown is not None:
-            self.show_image(*self._shown)
+            image, rater, blind, stored = self._shown
+            self.show_image(image, rater, blind=blind, stored=stored)
 
-    def show_image(self, image: Image | None, rater: str) -> None:
-        self._shown = (image, rater)
+    def show_image(self, image: Image | None, rater: str, *, blind: bool = False,
+                   stored: tuple[str, int] | None = None) -> None:
+        """Show `image`'s labels (without scores when `blind`) and details; `stored` is
+        (verdict, steps back) when the rater stepped back to an earlier rating."""
+        self._shown = (image, rater, blind, stored)
         width = max(20, self.size.width or self.DEFAULT_WIDTH)
         if image is None:
             self.update(Text("No photo to rate.", style="dim"), layout=False)
             return
-        title = Text("Top labels", style="bold underline")
+        if stored is not None:
+            row = verdict_of(stored[0])
+            title = Text.assemble(("Stored: ", "bold"), (f" {row.word} ", f"bold reverse "
+                                  f"{row.colour}"), (f"  ({stored[1]} back)", "dim"))
+        else:
+            title = Text("Top labels", style="bold underline")
         # layout=False when the height is unchanged: a layout pass costs ~10 ms a key.
-        body = Group(title, labels_text(image, width), Text(""),
+        body = Group(title, labels_text(image, width, blind=blind), Text(""),
                      details_text(image, rater, width))
         height = len(console_lines(body, width))
         self.update(body, layout=height != self._height)
@@ -286,17 +302,21 @@ class MouseButton(Button, can_focus=False):
 
 
 class RateButtons(Horizontal):
-    """The three verdict buttons, for the mouse."""
+    """The verdict buttons that enter the analysis (from the verdict table), for the mouse."""
 
     DEFAULT_CSS = """
     RateButtons { height: auto; }
     RateButtons Button { min-width: 8; width: 1fr; margin: 0; }
     """
 
+    VARIANTS = ("success", "primary", "error")
+
+    def __init__(self, keys: KeyMap | None = None) -> None:
+        super().__init__()
+        self.keys = keys or KeyMap()
+
     def compose(self):
-        yield MouseButton("j top-1", id="rate-top1", variant="success", compact=True,
-                     action="app.rate('top1')")
-        yield MouseButton("k top-5", id="rate-top5", variant="primary", compact=True,
-                     action="app.rate('top5')")
-        yield MouseButton("l none", id="rate-none", variant="error", compact=True,
-                     action="app.rate('none')")
+        analysed = [v for v in VERDICT_TABLE if v.analysed]
+        for v, variant in zip(analysed, self.VARIANTS, strict=False):
+            yield MouseButton(f"{self.keys.shown(v.value)} {v.short}", id=f"rate-{v.value}",
+                              variant=variant, compact=True, action=f"app.rate('{v.value}')")
