@@ -193,10 +193,10 @@ def test_reopening_keeps_everything_and_records_migrations(db_url):
         s.add_rating(image.id, "a", "top1")
     with open_store(db_url) as s:
         assert s.count_rated() == (1, 1)
-        from tuilabel.store.schema import SQLITE_MIGRATIONS
+        from tuilabel.store.schema import MIGRATIONS
 
         names = [row[0] for row in s._rows("SELECT name FROM migrations ORDER BY name")]
-        assert names == sorted(name for name, _ in SQLITE_MIGRATIONS)
+        assert names == sorted(m.name for m in MIGRATIONS)
 
 
 def test_closed_store_raises(store):
