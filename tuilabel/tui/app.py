@@ -243,7 +243,7 @@ class ScoreApp(App[None]):
     def _keys_hint(self) -> str:
         keys = self.settings.keys
         return (f"{keys.shown('top1')} top-1 · {keys.shown('top5')} top-5 · "
-                f"{keys.shown('none')} none · ? help")
+                f"{keys.shown('none')} none · {keys.shown('zoom')} zoom · ? help")
 
     def _warm_started(self) -> None:
         self._mark("startup claimed")

@@ -51,8 +51,8 @@ def help_text(keys: KeyMap, *, grid: bool = False) -> str:
                   "the last tile touched; Enter stores the page at once."]
     else:
         lines += ["", "j k l wait for the photo; Enter and space rate nothing.",
-                  "Each rating is committed at once; reopening continues",
-                  "where you stopped."]
+                  "Each rating is committed at once;",
+                  "reopening continues where you stopped."]
     if keys.source is not None:
         lines += ["", f"Keys from {keys.source}"]
     return "\n".join(lines) + "\n"
