@@ -27,6 +27,18 @@ if ! command -v tmux >/dev/null; then
   as_root apt-get update -qq && as_root apt-get install -y -qq tmux >/dev/null || echo "setup: could not install tmux" >&2
 fi
 
+# Real terminals that draw pixels, for the photo tests (tests/test_score_pixels.py): Xvfb,
+# xterm (Sixel with -ti vt340), kitty (Kitty graphics; software OpenGL under Xvfb) and
+# ImageMagick's `import` for the screenshots.
+missing=()
+for tool in Xvfb:xvfb xterm:xterm kitty:kitty import:imagemagick; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update -qq && as_root apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || echo "setup: could not install ${missing[*]}" >&2
+fi
+
 # MariaDB for the MySQL backend tests (127.0.0.1:3306, root, empty password on our machines).
 if [ -x /usr/sbin/mariadbd ] && ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
   as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true

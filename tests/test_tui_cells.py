@@ -145,3 +145,76 @@ def test_session_pace_and_eta():
     assert s.per_minute(now=t0 + 60.0) == pytest.approx(2.0)
     # 60 photos left at about 2 a minute: about 30 minutes
     assert s.eta_seconds() == pytest.approx(1800, rel=0.01)
+
+
+def test_pixel_fit_uses_the_cell_size_and_whole_sixel_bands():
+    from tuilabel.tui.picture import pixel_fit
+
+    # 130x50 with 7x14 cells, less the side panel and footer: about 96x49 cells
+    # width-bound: 96 x 7 = 672 px; 448 px high, cut to whole 6-pixel bands
+    assert pixel_fit((600, 400), 96, 49, (7, 14)) == (672, 444)
+    # height-bound: 10 rows x 14 = 140 px high (a multiple of 6: 138), aspect kept
+    assert pixel_fit((400, 600), 96, 10, (7, 14)) == (93, 138)
+    assert pixel_fit((600, 400), 0, 10, (7, 14)) == (0, 0)
+
+
+def test_sixel_defines_every_colour_before_the_first_pixel():
+    import re
+
+    from tuilabel.tui.picture import encode_sixel
+
+    rng = np.random.default_rng(1)
+    img = PILImage.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8))
+    sixel = encode_sixel(img, colors=64)
+    assert sixel.startswith("\x1bP0;0;0q\"1;1;40;30") and sixel.endswith("\x1b\\")
+    body = sixel[sixel.index("q") + 1:]
+    definitions = [m.start() for m in re.finditer(r"#\d+;2;\d+;\d+;\d+", body)]
+    first_pixel = re.search(r"#\d+(?![;\d])", body).start()
+    assert 2 <= len(definitions) <= 64 and max(definitions) < first_pixel
+
+
+def test_kitty_transmission_carries_the_pixels():
+    import base64
+    import re
+    import zlib
+
+    from tuilabel.tui.picture import kitty_transmit
+
+    rng = np.random.default_rng(2)
+    img = PILImage.fromarray(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8))
+    commands = re.findall(r"\x1b_G([^;]*);([^\x1b]*)\x1b\\", kitty_transmit(img, 77))
+    assert len(commands) > 1  # chunked
+    assert commands[0][0].startswith("a=t,i=77,f=24,s=70,v=50,o=z,q=2,m=1")
+    assert commands[-1][0] == "m=0,q=2" and all(len(c[1]) <= 4096 for c in commands)
+    pixels = zlib.decompress(base64.b64decode("".join(c[1] for c in commands)))
+    assert pixels == img.tobytes()
+
+
+def test_render_picture_centres_a_pixel_image_on_whole_cells():
+    from tuilabel.tui.graphics import Display
+    from tuilabel.tui.picture import render_picture
+
+    img = PILImage.new("RGB", (600, 400), (200, 100, 50))
+    pic = render_picture(img, 96, 49, Display(graphics="sixel", cell_px=(7, 14)))
+    assert pic.graphics == "sixel" and pic.box == (96, 49)
+    assert pic.pixels[0] == 672 and pic.cells == (96, -(-pic.pixels[1] // 14))
+    assert pic.at == (0, (49 - pic.cells[1]) // 2)
+    assert all(seg.text.strip() == "" for strip in pic.strips for seg in strip)  # blank cells
+    kitty = render_picture(img, 40, 20, Display(graphics="kitty", cell_px=(10, 20)))
+    assert kitty.kitty_id and "a=t" in kitty.payload and kitty.pixels == (400, 264)
+    half = render_picture(img, 40, 20, Display(graphics="halfblock", colors="16"))
+    assert half.graphics == "halfblock" and half.payload == ""
+    colours = {seg.style.color.number for s in half.strips for seg in s if seg.text == "▄"}
+    assert colours <= set(range(16))
+
+
+@pytest.mark.parametrize(("colors", "palette"), [("256", range(16, 256)), ("16", range(16)),
+                                                 ("8", range(8))])
+def test_dithering_mixes_palette_colours_for_a_colour_between_them(colors, palette):
+    from tuilabel.tui.cells import dither, xterm_rgb
+
+    img = PILImage.new("RGB", (40, 40), (150, 110, 60))  # no palette colour is this brown
+    index = dither(img, colors)
+    assert set(np.unique(index)) <= set(palette) and len(np.unique(index)) >= 2
+    mean = np.array([xterm_rgb(int(i)) for i in index.ravel()]).mean(axis=0)
+    assert np.abs(mean - (150, 110, 60)).max() < 12  # the mixture averages to the colour

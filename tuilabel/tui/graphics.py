@@ -255,7 +255,7 @@ def decide(
     else:
         d.colors = fallback_colors(term)
         d.how.append(f"colours {d.colors}: from TERM={term!r}")
-        if not d.pixels and not d.note:
+        if not d.pixels:  # (says more than the tmux or screen note)
             d.note = (f"photo in {d.colors} colours: 24-bit colour with --truecolor or "
                       "COLORTERM=truecolor")
     return d

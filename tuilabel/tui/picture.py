@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -74,11 +75,31 @@ def pixel_fit(image_size: tuple[int, int], cols: int, rows: int,
     return (width, height)
 
 
+_REGISTER = re.compile(r"#(\d+);2;\d+;\d+;\d+")
+_RASTER = re.compile(r'"[0-9;]*')
+
+
 def encode_sixel(image: PILImage.Image, colors: int = 256) -> str:
-    """The Sixel (DCS ... ST) string of RGB `image` with at most `colors` colour registers."""
+    """The Sixel (DCS ... ST) string of RGB `image` with at most `colors` colour registers,
+    every register defined before the first pixel.
+
+    textual-image defines each register where it is first used, mid-image; xterm (379, -ti
+    vt340) then draws the first bands in a wrong colour (measured: 20 dB against the source
+    instead of 35.5 dB), so the definitions are moved up front, as ImageMagick writes them."""
     from textual_image._sixel import SixelOptions, image_to_sixels
 
-    return image_to_sixels(image, SixelOptions(colors=max(2, min(256, colors))))
+    sixel = image_to_sixels(image, SixelOptions(colors=max(2, min(256, colors))))
+    start = sixel.index("q") + 1
+    raster = _RASTER.match(sixel, start)
+    body_at = raster.end() if raster else start
+    defined: dict[str, str] = {}
+
+    def select(match: re.Match[str]) -> str:
+        defined.setdefault(match.group(1), match.group(0))
+        return "#" + match.group(1)
+
+    body = _REGISTER.sub(select, sixel[body_at:])
+    return sixel[:body_at] + "".join(defined.values()) + body
 
 
 def kitty_transmit(image: PILImage.Image, image_id: int) -> str:

@@ -96,6 +96,9 @@ def run_score(settings: ScoreSettings) -> str:
 
         if os.environ.get("TUILABEL_FRAME_LOG"):
             with open(os.environ["TUILABEL_FRAME_LOG"], "a", encoding="utf-8") as fh:
+                fh.write(f"display {display.graphics} {display.colors} "
+                         f"{display.cell_px[0]}x{display.cell_px[1]} {'; '.join(display.how)}"
+                         f" | {display.terminal}\n")
                 fh.write(f"startup imported {time.time():.6f}\n")
         app = make_score_app(store, settings, display=display, warm=warm)
         end_on_hangup(store, settings.who)

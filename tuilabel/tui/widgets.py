@@ -106,11 +106,13 @@ class PhotoView(Widget):
             return out
         if picture.box != (self.size.width, self.size.height):
             return out  # a picture for another size, until the right one arrives
+        # DECSC/DECRC around it: Textual goes on writing this line's other widgets (the side
+        # panel) where the cursor was, not where the image left it.
         x, y = self.region.x + picture.at[0], self.region.y + picture.at[1]
-        out += f"\x1b[{y + 1};{x + 1}H"
+        out += f"\x1b7\x1b[{y + 1};{x + 1}H"
         if picture.graphics == "sixel":
-            return out + picture.payload
-        out += send_kitty(picture) + kitty_place(picture.kitty_id)
+            return out + picture.payload + "\x1b8"
+        out += send_kitty(picture) + kitty_place(picture.kitty_id) + "\x1b8"
         self._placed_kitty = picture.kitty_id
         return out
 

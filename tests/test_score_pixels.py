@@ -1,0 +1,251 @@
+"""What a rater sees of a photo, measured on real terminals (issue 9).
+
+`tuilabel score` runs with nothing forced in
+- xterm -ti vt340 (Sixel) and kitty (Kitty graphics) under Xvfb: a screenshot of the X screen
+  (`import -window root`) is taken, the photo (framed in magenta) found on it and compared with
+  the source photo (tests/fidelity.py: PSNR after a 1.5 px blur);
+- tmux with TERM=xterm-256color and TERM=screen and no COLORTERM (as over SSH): the half-block
+  photo is rebuilt from `capture-pane -e` and compared the same way; zoomed with `z` too.
+
+The photo is scikit-image's coffee photo (public domain), the one the issue measured. Every
+Xvfb, terminal and tuilabel process started here is killed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from fidelity import ansi_image, framed_region, psnr
+from PIL import Image, ImageOps
+from test_score_tmux import Tmux
+
+from tuilabel.store import NewImage, open_store
+
+COFFEE = Path(__file__).parent / "data" / "coffee.jpg"
+PREDS = [("espresso", 0.6), ("cup", 0.2), ("coffee_mug", 0.1), ("eggnog", 0.05), ("pizza", 0.01)]
+X_TOOLS = ("Xvfb", "xterm", "kitty", "import")
+
+
+def _db(tmp_path: Path, photo: Path, n: int = 3) -> str:
+    db = str(tmp_path / "t.db")
+    with open_store(db) as store:
+        store.add_images([NewImage(tweet_id=str(5000 + i), url=str(photo), model="vgg16",
+                                   predictions=PREDS) for i in range(n)])
+    return db
+
+
+def _framed(tmp_path: Path) -> Path:
+    path = tmp_path / "framed.png"
+    ImageOps.expand(Image.open(COFFEE).convert("RGB"), border=12,
+                    fill=(255, 0, 255)).save(path)
+    return path
+
+
+def _frame_log_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+class XScreen:
+    """An Xvfb server and the terminals started on it; everything killed by `close`."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        read, write = os.pipe()
+        self.xvfb = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", "1400x1000x24", "-nolisten",
+             "tcp"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        os.close(write)
+        with os.fdopen(read) as fh:
+            self.display = ":" + fh.readline().strip()
+        self.procs: list[subprocess.Popen] = []
+        self.app_pid_file = tmp_path / "app.pid"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("COLORTERM", "TUILABEL_GRAPHICS", "TEXTUAL_COLOR_SYSTEM", "TMUX",
+                            "NO_COLOR", "COLUMNS", "LINES")}
+        env["DISPLAY"] = self.display
+        return env
+
+    def app_command(self, db: str, frame_log: Path) -> str:
+        """The shell command a terminal runs: tuilabel score with nothing forced."""
+        return (f"echo $$ > {self.app_pid_file}; cd {REPO} && exec env PYTHONPATH={REPO} "
+                f"TUILABEL_FRAME_LOG={frame_log} TUILABEL_CACHE={self.tmp / 'cache'} "
+                f"{sys.executable} -m tuilabel score --db {db} --rater xr --order oldest")
+
+    def start(self, argv: list[str], **env) -> None:
+        self.procs.append(subprocess.Popen(argv, env={**self.env(), **env},
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           start_new_session=True))
+
+    def screenshot(self) -> Image.Image:
+        path = self.tmp / f"shot-{uuid.uuid4().hex[:6]}.png"
+        subprocess.run(["import", "-window", "root", str(path)], env=self.env(), check=True,
+                       timeout=60, capture_output=True)
+        return Image.open(path).convert("RGB")
+
+    def close(self) -> None:
+        pids = []
+        if self.app_pid_file.exists():
+            text = self.app_pid_file.read_text().strip()
+            pids = [int(text)] if text.isdigit() else []
+        for pid in pids:  # tuilabel itself (exec'd by the terminal's shell)
+            with_suppress(os.kill, pid, signal.SIGKILL)
+        for proc in [*self.procs, self.xvfb]:
+            with_suppress(os.killpg, proc.pid, signal.SIGKILL)
+            with_suppress(proc.kill)
+            with_suppress(proc.wait, 10)
+
+
+def with_suppress(fn, *args) -> None:
+    try:
+        fn(*args)
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+@pytest.fixture
+def xscreen(tmp_path):
+    missing = [tool for tool in X_TOOLS if shutil.which(tool) is None]
+    if missing and not os.environ.get("CI"):
+        pytest.skip(f"not installed: {', '.join(missing)} (scripts/setup.sh installs them)")
+    screen = XScreen(tmp_path)
+    yield screen
+    screen.close()
+
+
+def _wait_shown(frame_log: Path, timeout: float = 90.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = _frame_log_lines(frame_log)
+        if any(line.startswith("shown ") for line in lines):
+            return lines
+        time.sleep(0.2)
+    raise AssertionError(f"the photo was never drawn; frame log: {_frame_log_lines(frame_log)}")
+
+
+def _measure(xscreen: XScreen, timeout: float = 30.0) -> tuple[tuple[int, int], float]:
+    """(photo width and height in pixels, PSNR) of the framed photo on the X screen, once the
+    terminal has drawn it (screenshots until the frame is found)."""
+    deadline = time.monotonic() + timeout
+    source = Image.open(COFFEE).convert("RGB")
+    while True:
+        shown = framed_region(xscreen.screenshot())
+        if shown is not None and shown.shape[1] > 50:
+            return (shown.shape[1], shown.shape[0]), psnr(shown, source)
+        if time.monotonic() > deadline:
+            raise AssertionError("no framed photo on the screen")
+        time.sleep(1.0)
+
+
+pytestmark = [pytest.mark.tmux]
+
+
+@pytest.mark.xvfb
+def test_xterm_vt340_draws_the_photo_in_sixel(xscreen, tmp_path):
+    db = _db(tmp_path, _framed(tmp_path))
+    log = tmp_path / "frames.log"
+    xscreen.start(["xterm", "-ti", "vt340", "-geometry", "130x50+0+0", "-e", "sh", "-c",
+                   xscreen.app_command(db, log)])
+    lines = _wait_shown(log)
+    assert any(line.startswith("display sixel") for line in lines), lines
+    (width, height), db_ = _measure(xscreen)
+    print(f"fidelity {lines[0]}: {width}x{height} px, {db_:.1f} dB")
+    assert width >= 300, (width, height)
+    assert db_ >= 28.0, db_
+
+
+@pytest.mark.xvfb
+def test_kitty_draws_the_photo_with_kitty_graphics(xscreen, tmp_path):
+    db = _db(tmp_path, _framed(tmp_path))
+    log = tmp_path / "frames.log"
+    xscreen.start(["kitty", "--config", "NONE", "-o", "initial_window_width=130c",
+                   "-o", "initial_window_height=50c", "-o", "remember_window_size=no",
+                   "sh", "-c", xscreen.app_command(db, log)], LIBGL_ALWAYS_SOFTWARE="1")
+    lines = _wait_shown(log, timeout=120)
+    assert any(line.startswith("display kitty") for line in lines), lines
+    (width, height), db_ = _measure(xscreen)
+    print(f"fidelity {lines[0]}: {width}x{height} px, {db_:.1f} dB")
+    assert width >= 300, (width, height)
+    assert db_ >= 28.0, db_
+
+
+@pytest.fixture
+def tmux():
+    if shutil.which("tmux") is None and not os.environ.get("CI"):
+        pytest.skip("tmux is not installed")
+    t = Tmux()
+    yield t
+    t.kill()
+
+
+def _tmux_photo(tmux: Tmux, tmp_path: Path, term: str, zoom: bool = False):
+    db = _db(tmp_path, COFFEE)
+    command = (
+        f"cd {REPO} && env -u COLORTERM -u TEXTUAL_COLOR_SYSTEM -u TUILABEL_GRAPHICS "
+        f"PYTHONPATH={REPO} TUILABEL_CACHE={tmp_path / 'cache'} TERM={term} {sys.executable} "
+        f"-m tuilabel score --db {db} --rater tm --order oldest; sleep 60"
+    )
+    tmux("new-session", "-d", "-s", "score", "-x", "130", "-y", "50", command)
+    tmux.wait_for(lambda s: s.count("▄") > 2000 and "tweet  5000" in s, what="the photo")
+    if zoom:
+        tmux("send-keys", "-t", "score", "z")
+        tmux.wait_for(lambda s: "z/esc back" in s and max(
+            line.count("▄") for line in s.splitlines()) >= 117, what="the zoomed photo")
+    time.sleep(0.5)
+    screen = tmux.screen(escapes=True)
+    shown = ansi_image(screen)
+    assert shown is not None, tmux.screen()
+    tmux("send-keys", "-t", "score", "q")
+    db_ = psnr(shown, Image.open(COFFEE))
+    print(f"fidelity tmux TERM={term}{' zoomed' if zoom else ''}: "
+          f"{shown.shape[1]}x{shown.shape[0]} px, {db_:.1f} dB")
+    return shown, db_, tmux.screen()
+
+
+def test_256_colours_are_dithered_into_a_recognisable_photo(tmux, tmp_path):
+    shown, db_, plain = _tmux_photo(tmux, tmp_path, "xterm-256color")
+    assert db_ >= 36.0, db_
+    assert "photo in 256 colours" in plain and "--truecolor" in plain  # how to get more
+
+
+def test_16_colours_still_show_the_photo(tmux, tmp_path):
+    shown, db_, plain = _tmux_photo(tmux, tmp_path, "screen")
+    assert db_ >= 26.0, db_
+    assert "photo in 16 colours" in plain
+
+
+def test_zoomed_half_block_photo_fills_the_screen(tmux, tmp_path):
+    shown, db_, plain = _tmux_photo(tmux, tmp_path, "xterm-256color", zoom=True)
+    assert shown.shape[1] >= 117, shown.shape
+    assert "Top labels" not in plain
+
+
+def test_no_color_turns_off_decoration_not_the_photo(tmux, tmp_path):
+    from fidelity import _cells
+
+    db = _db(tmp_path, COFFEE)
+    command = (
+        f"cd {REPO} && env NO_COLOR=1 COLORTERM=truecolor PYTHONPATH={REPO} "
+        f"TUILABEL_CACHE={tmp_path / 'cache'} TERM=xterm-256color {sys.executable} "
+        f"-m tuilabel score --db {db} --rater nc --order oldest; sleep 60"
+    )
+    tmux("new-session", "-d", "-s", "score", "-x", "130", "-y", "50", command)
+    tmux.wait_for(lambda s: s.count("▄") > 2000 and "tweet  5000" in s, what="the photo")
+    time.sleep(0.5)
+    screen = tmux.screen(escapes=True)
+    shown = ansi_image(screen)
+    assert shown is not None and psnr(shown, Image.open(COFFEE)) >= 36.0
+    decoration = {(fg, bg) for row in _cells(screen) for ch, fg, bg in row if ch != "▄"}
+    assert decoration <= {(None, None)}, decoration  # no colour outside the photo
+    tmux("send-keys", "-t", "score", "q")
