@@ -712,10 +712,13 @@ class ScoreApp(App[None]):
 
     # -- screens over the photo -----------------------------------------------------------
     def push_screen(self, *args, **kwargs):
-        """Kitty images lie above the text: take them off before another screen is drawn
-        (the photo pane draws its own again when it is back on top)."""
-        if self.photo_display.graphics == "kitty":
-            self.write_terminal(KITTY_HIDE_ALL)
+        """Kitty images lie above the text: take them off before another screen is drawn.
+        The photo pane draws its lines again, without the image (a Sixel written with its
+        cached last line would cover the new screen), and draws it again when it is back on
+        top."""
+        if self.photo_display.pixels:
+            if self.photo_display.graphics == "kitty":
+                self.write_terminal(KITTY_HIDE_ALL)
             if self._on_main_screen():
                 self.photo.refresh()
         return super().push_screen(*args, **kwargs)
