@@ -10,6 +10,7 @@
   MCB >= 0 and DSC >= 0 (PAV's properties), so the split is never negative.
 - ECE with equal-mass bins (the familiar figure): ratings sorted by score, cut into `bins`
   groups of (nearly) equal size; ECE = sum over bins of (n_b / n) |mean y_b - mean score_b|.
+  Equal scores cut by a bin edge are shared in proportion (no dependence on row order).
 
 PAV is scipy's `scipy.optimize.isotonic_regression` (compiled, linear time), run once on the
 distinct scores weighted by their counts; scikit-learn's IsotonicRegression gives the same fit
@@ -50,8 +51,9 @@ def isotonic_fit(value: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def calibration(thr: np.ndarray, tps: np.ndarray, fps: np.ndarray, score: np.ndarray,
                 y: np.ndarray, bins: int = ECE_BINS, max_points: int = 2000) -> Calibration:
     """CORP reliability, Brier decomposition and equal-mass ECE. `thr, tps, fps` are the
-    cumulative counts of `roc.binary_counts` (descending, +inf start); `score` and `y` the
-    ratings themselves (for the ECE's bins). Scores must lie in [0, 1]."""
+    cumulative counts of `roc.binary_counts` (descending, +inf start); `score` and `y` (the
+    ratings themselves) are not read again. Scores must lie in [0, 1]. The curve returned is
+    thinned to `max_points` (the figures use every distinct score)."""
     s = thr[1:][::-1]  # distinct scores, ascending
     pos = np.diff(tps)[::-1].astype(np.float64)
     cnt = np.diff(tps + fps)[::-1].astype(np.float64)
@@ -64,10 +66,34 @@ def calibration(thr: np.ndarray, tps: np.ndarray, fps: np.ndarray, score: np.nda
     bs, bs_fit = brier_of(s), brier_of(fit)
     ybar = n_pos / n
     unc = ybar * (1 - ybar)
-    order = np.argsort(score, kind="stable")
-    parts = np.array_split(order, min(bins, int(n)))
-    ece = float(sum(p.shape[0] * abs(y[p].mean() - score[p].mean()) for p in parts) / n)
+    ece, n_bins = _ece_equal_mass(s, pos, cnt, bins)
     idx = (np.unique(np.linspace(0, s.shape[0] - 1, max_points).astype(int))
            if s.shape[0] > max_points else np.arange(s.shape[0]))
     return Calibration(s[idx], fit[idx], bs, max(0.0, bs - bs_fit), max(0.0, unc - bs_fit),
-                       unc, ece, len(parts))
+                       unc, ece, n_bins)
+
+
+def _ece_equal_mass(s: np.ndarray, pos: np.ndarray, cnt: np.ndarray, bins: int
+                    ) -> tuple[float, int]:
+    """ECE over `bins` bins of (nearly) equal size by rank, as np.array_split cuts the sorted
+    ratings; from the counts per distinct score (ascending). A group of equal scores that a
+    bin edge cuts is shared in proportion (its positives too), so the figure does not depend
+    on the order of tied ratings."""
+    n = int(cnt.sum())
+    b = min(bins, n)
+    size = np.full(b, n // b)
+    size[: n % b] += 1
+    edge = np.r_[0, np.cumsum(size)].astype(np.float64)  # rank edges, 0..n
+    c_end = np.cumsum(cnt)
+    c_start = c_end - cnt
+
+    def upto(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positives and score sum of the r lowest-ranked ratings."""
+        g = np.minimum(np.searchsorted(c_end, r, side="left"), cnt.shape[0] - 1)
+        frac = np.clip((r - c_start[g]) / cnt[g], 0.0, 1.0)
+        cum_pos = np.r_[0.0, np.cumsum(pos)]
+        cum_sum = np.r_[0.0, np.cumsum(s * cnt)]
+        return (cum_pos[g] + frac * pos[g], cum_sum[g] + frac * cnt[g] * s[g])
+
+    p_at, s_at = upto(edge)
+    return float(np.sum(np.abs(np.diff(p_at) - np.diff(s_at))) / n), b

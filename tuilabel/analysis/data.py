@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuilabel.errors import DataError, InputError
+from tuilabel.errors import DataError, InputError, StoreError
 from tuilabel.exchange import TSV_COLUMNS
 from tuilabel.verdicts import ANALYSED, VERDICT_TABLE
 
@@ -87,8 +87,13 @@ class Ratings:
         """(y, score) for a positive class, y by majority on the question analysed (a tie is
         no): top1 scored by score1; top5 ("a right label is within the top 5") scored by the
         sum of the top-5 scores."""
-        yes, no = self.yes_no(positive)
-        y = yes > no
+        if self.votes is None:  # one verdict per image: no vote to count
+            if positive not in ("top1", "top5"):
+                raise InputError(f"unknown positive class {positive!r}: use top1 or top5")
+            y = self.verdict == 0 if positive == "top1" else self.verdict <= 1
+        else:
+            yes, no = self.yes_no(positive)
+            y = yes > no
         if positive == "top1":
             return y, self.scores[:, 0]
         return y, np.nansum(self.scores[:, :K], axis=1)
@@ -145,6 +150,67 @@ def read_columns(store, rater: str | None = None, model: str | None = None) -> d
     return store.rating_columns(rater=rater, model=model, k=K, labels=1)
 
 
+def read_table(store, rater: str | None = None, model: str | None = None) -> RatingTable:
+    """Every rating of a store as arrays (what `tuilabel roc` reads). A store that can hand
+    over Arrow columns (`rating_arrow`: SQLite with adbc-driver-sqlite installed) is read that
+    way, with no Python object per value; any other, or a driver that fails, through
+    `rating_columns`. Both give the same table (a test checks)."""
+    arrow = getattr(store, "rating_arrow", None)
+    if arrow is not None:
+        try:
+            t = arrow(rater=rater, model=model, k=K, labels=1)
+        except StoreError:
+            t = None  # e.g. a value of an unexpected type: the plain path reads anything
+        if t is not None:
+            return table_from_arrow(t)
+    cols = read_columns(store, rater=rater, model=model)
+    with no_gc():
+        return table_from_columns(cols)
+
+
+def _arrow_codes(column) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes (first-seen order, as `_factorize`) of an Arrow string column; null
+    becomes "(none)"."""
+    enc = column.combine_chunks().dictionary_encode()
+    names = [str(v) for v in enc.dictionary.to_pylist()]
+    indices = enc.indices
+    if indices.null_count:
+        indices = indices.fill_null(len(names))
+        names.append("(none)")
+    return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int32), tuple(names)
+
+
+def table_from_arrow(t) -> RatingTable:
+    """`table_from_columns` for a pyarrow Table with the same columns."""
+    import pyarrow as pa
+
+    n = t.num_rows
+
+    def numbers(name: str, dtype) -> np.ndarray:
+        col = t.column(name)
+        if col.type != dtype:
+            col = col.cast(dtype)
+        return np.asarray(col.to_numpy(), dtype=np.float64 if dtype == pa.float64()
+                          else np.int64).reshape(n)
+
+    image_id = numbers("image_id", pa.int64()) if n else np.zeros(0, np.int64)
+    vcodes, vnames = _arrow_codes(t.column("verdict").cast(pa.string()))
+    bad = [v for v in vnames if v not in _VERDICT_CODE]
+    if bad:
+        raise DataError(f"unknown verdicts in the store: {', '.join(map(repr, bad))}")
+    verdict = np.array([_VERDICT_CODE[v] for v in vnames], dtype=np.int8)[vcodes]
+    scores = np.full((n, K), np.nan)
+    for j in range(K):
+        if f"score{j + 1}" in t.column_names and n:
+            scores[:, j] = numbers(f"score{j + 1}", pa.float64())  # null -> NaN
+    rater, raters = _arrow_codes(t.column("rater").cast(pa.string()))
+    if "label1" in t.column_names:
+        label1, labels = _arrow_codes(t.column("label1").cast(pa.string()))
+    else:
+        label1, labels = np.zeros(n, np.int32), ("(none)",)
+    return RatingTable(image_id, rater, raters, verdict, scores, label1, labels)
+
+
 def table_from_columns(cols: dict[str, list]) -> RatingTable:
     """Turn `Store.rating_columns()` output into arrays."""
     n = len(cols["image_id"])
@@ -162,6 +228,14 @@ def table_from_columns(cols: dict[str, list]) -> RatingTable:
     rater, raters = _factorize(cols["rater"])
     label1, labels = _factorize(cols.get("label1", [None] * n))
     return RatingTable(image_id, rater, raters, verdict, scores, label1, labels)
+
+
+def _repeats(ids: np.ndarray) -> bool:
+    """Whether any id occurs twice (a sort; np.unique took a second on a million ids)."""
+    if ids.shape[0] < 2:
+        return False
+    s = np.sort(ids)
+    return bool((s[1:] == s[:-1]).any())
 
 
 def vote(image_id: np.ndarray, verdict: np.ndarray
@@ -197,7 +271,7 @@ def ratings_from_table(table: RatingTable, rater: str | None, source: str) -> Ra
     ids = table.image_id[rows]
     tied = 0
     votes = None
-    if np.unique(ids).shape[0] == rows.shape[0]:  # one rating per image: nothing to vote on
+    if not _repeats(ids):  # one rating per image: nothing to vote on
         verdict = table.verdict[rows]
         pick, image_id = rows, ids
     else:
@@ -340,7 +414,7 @@ def read_tsv(path: str | Path, positive: str = "top1") -> Ratings:
     verdict = np.asarray(verdicts, dtype=np.int8)
     score_array = np.asarray(scores, dtype=np.float64).reshape(n, K)
     votes, tied = None, 0
-    if np.unique(image_id).shape[0] < n:  # one row per rating: vote per image
+    if _repeats(image_id):  # one row per rating: vote per image
         image_id, first, votes, verdict, tied = vote(image_id, verdict)
         score_array, label1 = score_array[first], label1[first]
         notes.insert(0, f"{n} rows of {image_id.shape[0]} images (ids repeat: one row per "

@@ -19,11 +19,9 @@ from tuilabel.analysis.calibration import Calibration, calibration
 from tuilabel.analysis.data import (
     Ratings,
     RatingTable,
-    no_gc,
     ratings_from_table,
-    read_columns,
+    read_table,
     read_tsv,
-    table_from_columns,
 )
 from tuilabel.analysis.intervals import AucInterval, Proportion, delong, proportion
 from tuilabel.analysis.roc import (
@@ -158,7 +156,7 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
     at = youden_metrics if threshold is None else metrics_at(y, s, threshold, "user")
     pr = pr_from_counts(tps, fps, thr)
     warning = rare_warning(roc.n_pos, roc.n, youden_metrics, positive)
-    keep = np.flatnonzero(np.isin(thr, roc.thresholds))
+    keep = np.searchsorted(-thr, -roc.thresholds)  # the ROC's corner points among all
     goals = target_thresholds(thr, tps, fps, targets)
     rec = recommend(goals, positive)
     if rec.threshold is not None:
@@ -200,11 +198,8 @@ def load_store(db: str | None, rater: str | None = None, model: str | None = Non
     from tuilabel.store import open_store
 
     with open_store(db, create=False) as store:
-        cols = read_columns(store, model=model)
+        table = read_table(store, model=model)
         name = store.name
-    with no_gc():
-        table = table_from_columns(cols)
-    del cols
     if table.n == 0:
         which = f" for model {model!r}" if model else ""
         raise DataError(f"{name}: no ratings{which} yet: rate some with `tuilabel score`")

@@ -636,10 +636,9 @@ class SQLStore(Store):
                 return
             last = int(rows[-1][0])
 
-    def rating_columns(
-        self, rater: str | None = None, model: str | None = None, k: int = 5,
-        labels: int | None = None,
-    ) -> dict[str, list]:
+    def _rating_columns_query(self, rater: str | None, model: str | None, k: int,
+                              labels: int | None) -> tuple[str, list[Any], list[str]]:
+        """The SELECT of `rating_columns` (also read through Arrow by the SQLite backend)."""
         k = max(1, min(k, MAX_K))
         n_labels = k if labels is None else max(0, min(labels, MAX_K))
         where, params = self._rating_filter(rater, model)
@@ -648,16 +647,22 @@ class SQLStore(Store):
         names += [f"score{i}" for i in range(1, k + 1)]
         select = ", ".join(["r.image_id", "r.rater", "r.verdict"]
                            + [f"i.{c}" for c in names[3:]])
+        sql = (f"SELECT {select} FROM ratings r JOIN images i ON i.id = r.image_id "
+               f"WHERE 1 = 1{where} ORDER BY r.id")
+        return sql, params, names
+
+    def rating_columns(
+        self, rater: str | None = None, model: str | None = None, k: int = 5,
+        labels: int | None = None,
+    ) -> dict[str, list]:
+        sql, params, names = self._rating_columns_query(rater, model, k, labels)
         # Millions of row tuples hold no reference cycles: pausing the cyclic collector while
         # they are built halves the time (each collection would rescan the growing heap).
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            rows = self._run("reading ratings", lambda: self._execute(
-                f"SELECT {select} FROM ratings r JOIN images i ON i.id = r.image_id "
-                f"WHERE 1 = 1{where} ORDER BY r.id",
-                params,
-            ).fetchall())
+            rows = self._run("reading ratings",
+                             lambda: self._execute(sql, params).fetchall())
             columns = [list(col) for col in zip(*rows, strict=True)] or [[] for _ in names]
             del rows
         finally:

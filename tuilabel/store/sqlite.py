@@ -60,6 +60,28 @@ class SQLiteStore(SQLStore):
             "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)",
         )
 
+    def rating_arrow(self, rater: str | None = None, model: str | None = None, k: int = 5,
+                     labels: int | None = None) -> Any:
+        """The rows of `rating_columns` as a `pyarrow.Table` with the same column names, read
+        through the ADBC SQLite driver on a read-only connection of its own: SQLite's values
+        go straight into Arrow columns, with no Python object per value (on a million ratings
+        several times faster than `fetchall()`). None when `adbc-driver-sqlite` is not
+        installed. Column types are as SQLite holds them (ADBC infers them from the values);
+        the reader casts. Raises StoreError when the driver fails."""
+        try:
+            import adbc_driver_sqlite.dbapi as adbc
+        except ImportError:
+            return None
+        sql, params, _ = self._rating_columns_query(rater, model, k, labels)
+        uri = self.path.resolve().as_uri().replace("file://", "file:", 1) + "?mode=ro"
+        try:
+            with adbc.connect(uri) as conn, conn.cursor() as cur:
+                cur.execute(sql, params or None)
+                return cur.fetch_arrow_table()
+        except adbc.Error as exc:
+            raise StoreError(f"reading ratings from {self.name} through ADBC failed: "
+                             f"{exc}") from exc
+
     def _translate(self, action: str, exc: BaseException) -> StoreError:
         if "locked" in str(exc) or "busy" in str(exc):
             return StoreError(
