@@ -366,3 +366,56 @@ def test_tweet_text_is_shown_escaped_and_skipped_photos_return(sqlite_url, tmp_p
     assert "3 photo(s) rated by alice" in summary
     assert "top-1 correct" in summary and "none correct" in summary
     assert "left" in summary and "0 of 3" in summary
+
+
+def test_labeling_keeps_the_tweet_text(tmp_path):
+    """`label` stores each photo's tweet text (v1.1 extended text, v2 text) for `t`."""
+    import json
+
+    from httpserver import HTTPTestServer, Response
+    from labelkit import photo_bytes
+
+    from tuilabel.pipeline import run_label
+
+    with HTTPTestServer() as server:
+        jpeg = {"Content-Type": "image/jpeg"}
+        one = server.route("/1.jpg", Response(200, jpeg, photo_bytes("blue", 4)))
+        two = server.route("/2.jpg", Response(200, jpeg, photo_bytes("red", 5)))
+        tweets = tmp_path / "tweets.jsonl"
+        tweets.write_text(
+            json.dumps({"id_str": "42", "text": "short…", "user": {"id_str": "1"},
+                        "extended_tweet": {"full_text": "the whole \x1b[31mtext\x1b[0m"},
+                        "extended_entities": {"media": [
+                            {"id_str": "7", "type": "photo", "media_url_https": one}]}}) + "\n"
+            + json.dumps({"data": {"id": "43", "text": "a v2 tweet",
+                                   "attachments": {"media_keys": ["3_8"]}},
+                          "includes": {"media": [{"media_key": "3_8", "type": "photo",
+                                                  "url": two}]}}) + "\n")
+        db = str(tmp_path / "r.db")
+        run_label([str(tweets)], db=db, model="test_rgb", k=2, show_progress=False)
+    with open_store(db) as store:
+        texts = {i.tweet_id: i.text for i in store.claim_next("x", n=5, order="oldest")}
+    assert texts == {"42": "the whole \x1b[31mtext\x1b[0m", "43": "a v2 tweet"}
+
+
+def test_an_older_database_is_upgraded_and_its_ratings_kept(tmp_path):
+    """A database made before review (only 0001_initial) gets the blind, text and class-order
+    migrations on opening; its ratings stay, not blind."""
+    import sqlite3
+
+    db = str(tmp_path / "old.db")
+    ids = fill(db, tmp_path / "photos", [("tabby", 0.9)] * 2)
+    with open_store(db) as s:
+        s.add_rating(ids[0], "alice", "top5")
+    conn = sqlite3.connect(db)  # take the database back to before the review migrations
+    with conn:
+        conn.execute("DELETE FROM migrations WHERE name <> '0001_initial'")
+        conn.execute("DROP INDEX images_queue_class")
+        for table, column in (("ratings", "blind"), ("images", "text")):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.close()
+    with open_store(db) as s:
+        (r,) = list(s.iter_ratings())
+        assert (r.image.id, r.verdict, r.blind, r.image.text) == (ids[0], "top5", False, None)
+        names = {row[0] for row in s._rows("SELECT name FROM migrations")}
+    assert {"0002_ratings_blind", "0003_images_text", "0004_images_queue_class"} <= names

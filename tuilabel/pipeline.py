@@ -71,6 +71,7 @@ class PhotoJob:
     url: str
     fetch_url: str
     media_id: str | None = None
+    text: str | None = None  # the tweet's text, kept with the photo (shown by `score`'s t)
 
 
 @dataclass
@@ -153,7 +154,8 @@ def tweet_jobs(
             stats.kept -= 1
             stats.skipped["no_photo" if tweet_ids(record) else "not_tweet"] += 1
         for photo in photos:
-            yield PhotoJob(photo.tweet_id, photo.url, photo.fetch_url, photo.media_id)
+            yield PhotoJob(photo.tweet_id, photo.url, photo.fetch_url, photo.media_id,
+                           photo.text)
 
 
 def _has_scheme(text: str) -> bool:
@@ -466,7 +468,7 @@ class _Writer:
             self.pending.discard(key)
             if o.prediction is not None:
                 images.append(NewImage(o.job.tweet_id, o.job.url, self.model, o.prediction,
-                                       o.job.media_id))
+                                       o.job.media_id, text=o.job.text))
             else:
                 self.summary.failed[o.reason] += 1
                 failures.append(Failure(o.job.tweet_id, o.job.url, self.model, o.reason,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 #: At most this many photos per tweet (the platform's own limit).
@@ -57,6 +57,9 @@ class Photo:
     fetch_url: str
     media_id: str | None
     kind: str  # "photo" | "video" | "animated_gif"
+    #: The text of the tweet the photo was posted with (None where the record has none);
+    #: context, not identity: two Photos equal in their other fields are the same photo.
+    text: str | None = field(default=None, compare=False)
 
 
 # ----------------------------------------------------------------------------- URLs
@@ -127,8 +130,9 @@ class _Collector:
         self._ids: set[str] = set()
         self._urls: set[str] = set()
 
-    def add(self, tweet_id: str, raw_url: object, media_id: object, kind: object) -> bool:
-        """Add one media item; True if it became a new photo."""
+    def add(self, tweet_id: str, raw_url: object, media_id: object, kind: object,
+            text: object = None) -> bool:
+        """Add one media item (`text`: its tweet's text); True if it became a new photo."""
         if not isinstance(raw_url, str) or not raw_url:
             return False
         kind = kind if isinstance(kind, str) and kind in KINDS else "photo"
@@ -144,7 +148,8 @@ class _Collector:
         if mid is not None:
             self._ids.add(mid)
         self._urls.add(url)
-        self.photos.append(Photo(tweet_id, url, fetch_url_for(url), mid, kind))
+        self.photos.append(Photo(tweet_id, url, fetch_url_for(url), mid, kind,
+                                 text if isinstance(text, str) and text else None))
         if self.first_only:
             raise _FoundOne
         return True
@@ -180,7 +185,8 @@ def _id_str(obj: dict) -> str | None:
 # --- API v1.1 and Activity Streams share the media item layout ------------------------
 
 
-def _add_v1_items(out: _Collector, tweet_id: str, groups: Iterable[list], budget: int) -> int:
+def _add_v1_items(out: _Collector, tweet_id: str, groups: Iterable[list], budget: int,
+                  text: object = None) -> int:
     """Add media items in the v1.1 layout (`media_url_https`, `id_str`, `type`)."""
     for items in groups:
         for item in items:
@@ -190,7 +196,7 @@ def _add_v1_items(out: _Collector, tweet_id: str, groups: Iterable[list], budget
                 continue
             url = item.get("media_url_https") or item.get("media_url")
             owner = item.get("source_status_id_str") or tweet_id
-            if out.add(str(owner), url, _id_str(item), item.get("type")):
+            if out.add(str(owner), url, _id_str(item), item.get("type"), text):
                 budget -= 1
     return budget
 
@@ -210,7 +216,8 @@ def _v1_tweet(t: dict, out: _Collector, depth: int) -> None:
             _as_list(_dig(ext, "entities", "media"))[:1],
             _as_list(_dig(t, "entities", "media"))[:1],
         ]
-        _add_v1_items(out, tweet_id, groups, MAX_PHOTOS_PER_TWEET)
+        text = _dig(ext, "full_text") or t.get("full_text") or t.get("text")
+        _add_v1_items(out, tweet_id, groups, MAX_PHOTOS_PER_TWEET, text)
     qt = t.get("quoted_status")
     if isinstance(qt, dict):
         _v1_tweet(qt, out, depth + 1)
@@ -240,7 +247,8 @@ def _activity(a: dict, out: _Collector, depth: int) -> None:
             _as_list(_dig(long, "twitter_entities", "media"))[:1],
             _as_list(_dig(a, "twitter_entities", "media"))[:1],
         ]
-        _add_v1_items(out, tweet_id, groups, MAX_PHOTOS_PER_TWEET)
+        text = _dig(long, "body") or a.get("body")
+        _add_v1_items(out, tweet_id, groups, MAX_PHOTOS_PER_TWEET, text)
     qt = a.get("twitter_quoted_status")
     if isinstance(qt, dict):
         _activity(qt, out, depth + 1)
@@ -286,7 +294,8 @@ def _v2_tweet(t: dict, media_by_key: dict, tweets_by_id: dict, out: _Collector,
                 break
             kind = m.get("type")
             url = m.get("url") if kind == "photo" else m.get("preview_image_url")
-            if out.add(tweet_id, url, _v2_media_id(m), kind):
+            text = _dig(t, "note_tweet", "text") or t.get("text")
+            if out.add(tweet_id, url, _v2_media_id(m), kind, text):
                 budget -= 1
     for ref in refs:
         if ref.get("type") == "quoted" and (qt := referenced(ref)) is not None:
@@ -340,7 +349,8 @@ def _snscrape(t: dict, out: _Collector, depth: int) -> None:
                 url = m.get("fullUrl") or m.get("previewUrl")
             else:
                 url = m.get("thumbnailUrl") or m.get("previewUrl")
-            if out.add(tweet_id, url, m.get("id"), kind):
+            if out.add(tweet_id, url, m.get("id"), kind,
+                       t.get("rawContent") or t.get("content")):
                 budget -= 1
     qt = t.get("quotedTweet")
     if isinstance(qt, dict):
