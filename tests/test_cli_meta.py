@@ -82,7 +82,7 @@ def test_python_dash_m_and_version_of_errors():
 
 @pytest.mark.parametrize(
     ("args", "words"),
-    [(["load"], "Missing argument"), (["export", "-f", "xml"], "use one of tsv, csv, jsonl"),
+    [(["load"], "Missing argument"), (["export", "-f", "xml"], "'xml' is not one of 'tsv', 'csv'"),
      (["roc", "--width", "5"], "--width"), (["score", "--overlap", "0"], "--overlap")],
 )
 def test_usage_errors_are_one_line(args, words):
@@ -90,3 +90,109 @@ def test_usage_errors_are_one_line(args, words):
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "error:" in lines[0], r.stderr
+
+
+# -- the conventions a user expects of a CLI (issue 16) ---------------------------------------
+WIDE = {"COLUMNS": "300", "TERMINAL_WIDTH": "300"}
+
+
+def test_version():
+    import tuilabel
+
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout == f"tuilabel {tuilabel.__version__}\n", r
+    assert run_cli("-V").stdout == r.stdout
+
+
+@pytest.mark.parametrize("command", [[], *[[c] for c in COMMANDS]])
+def test_help_shows_no_type_markers(command):
+    """Options show a METAVAR (TEXT, INTEGER, FILE|URL, [tsv|csv|jsonl]) or, for a flag,
+    nothing; never Typer's `<bool>`/`<str>`; arguments are named in capitals (PATHS)."""
+    r = run_cli(*command, "--help", env=WIDE)
+    assert r.returncode == 0, r.stderr
+    assert not re.search(r"<[a-z][a-z\[\], |]*>", r.stdout), r.stdout
+    assert not re.search(r"\{[a-z]", r.stdout), r.stdout  # ({paths} in the usage line)
+
+
+def test_help_reflows_paragraphs_and_lists_commands_in_the_order_of_the_work():
+    """Each command's summary is one line on a wide terminal: the docstring's own line
+    breaks ("one\n per line") are gone."""
+    from tuilabel.cli import app
+    from tuilabel.cli.app import reflow
+
+    r = run_cli("--help", env=WIDE)
+    rows = [line.strip("│ ").rstrip() for line in r.stdout.splitlines()
+            if re.match(r"│ [a-z]+ {2,}\S", line)]
+    names = [row.split()[0] for row in rows]
+    assert names == ["collect", "label", "score", "roc", "load", "export", "stats"]
+    for info in app.registered_commands:
+        summary = reflow(info.callback.__doc__).split("\n\n")[0]
+        name = info.name or info.callback.__name__
+        row = next(row for row in rows if row.split()[0] == name)
+        assert row.split(None, 1)[1] == summary
+    collect = run_cli("collect", "--help", env=WIDE).stdout
+    assert "unchanged, one per line." in collect
+
+
+def test_reflow_keeps_paragraphs_and_no_rewrap_blocks():
+    from tuilabel.cli.app import reflow
+
+    assert reflow("One\n    two.\n\n    Three\n    four.") == "One two.\n\nThree four."
+    assert reflow("A\n\n\b\nkeep\n  this") == "A\n\n\b\nkeep\n  this"
+
+
+@pytest.mark.parametrize(("args", "bad", "choices"), [
+    (["score", "--order"], "newest", "'random', 'oldest', 'uncertain'"),
+    (["score", "--graphics"], "ascii", "'auto', 'kitty', 'sixel', 'halfblock'"),
+    (["export", "--format"], "xml", "'tsv', 'csv', 'jsonl'"),
+    (["roc", "--positive"], "top3", "'top1', 'top5'"),
+])
+def test_fixed_choices_are_checked_by_the_cli(args, bad, choices):
+    r = run_cli(*args, bad)
+    assert r.returncode == 2
+    assert f"'{bad}' is not one of {choices}" in r.stderr and "Value error" not in r.stderr
+
+
+def test_choices_are_the_tables_the_code_uses():
+    from typing import get_args
+
+    from tuilabel.cli import common
+    from tuilabel.exchange import EXPORT_FORMATS
+    from tuilabel.plots import POSITIVE_WORDS
+    from tuilabel.store.base import ORDERS
+    from tuilabel.tui.graphics import GRAPHICS_MODES
+
+    assert get_args(common.Order) == ORDERS
+    assert get_args(common.GraphicsMode) == GRAPHICS_MODES
+    assert get_args(common.ExportFormat) == EXPORT_FORMATS
+    assert set(get_args(common.Positive)) == set(POSITIVE_WORDS)
+
+
+def test_database_from_the_environment(tmp_path):
+    from tuilabel.store import open_store
+
+    db = tmp_path / "from-env.db"
+    open_store(str(db)).close()
+    r = run_cli("stats", env={"TUILABEL_DB": str(db)})
+    assert r.returncode == 0 and str(db) in r.stdout, r
+    r = run_cli("stats", env={"TUILABEL_DB": str(tmp_path / "missing.db")})
+    assert r.returncode == 2 and "missing.db" in r.stderr
+    assert "[env var: TUILABEL_DB]" in run_cli("stats", "--help", env=WIDE).stdout
+
+
+def _complete(words: str) -> list[str]:
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    r = run_cli(env={"_TUILABEL_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                     "COMP_CWORD": str(cword)})
+    assert r.returncode == 0, r.stderr
+    return r.stdout.split()
+
+
+def test_shell_completion_of_commands_options_and_choices():
+    assert _complete("tuilabel ") == ["collect", "label", "score", "roc", "load", "export",
+                                      "stats"]
+    assert _complete("tuilabel ex") == ["export"]
+    assert _complete("tuilabel score --order ") == ["random", "oldest", "uncertain"]
+    assert "--rater" in _complete("tuilabel score --ra")
+    r = run_cli("--show-completion", "bash")
+    assert r.returncode == 0 and "complete -o default -F _tuilabel_completion tuilabel" in r.stdout

@@ -72,7 +72,7 @@ def _usage_error_line(exc: Exception) -> str:
     ctx = getattr(exc, "ctx", None)
     where = getattr(ctx, "command_path", None) or "tuilabel"
     fmt = getattr(exc, "format_message", None)
-    message = " ".join((fmt() if fmt else str(exc)).split())
+    message = " ".join((fmt() if fmt else str(exc)).split()).replace(": Value error, ", ": ")
     return f"{where}: error: {message} (see '{where} --help')"
 
 

@@ -7,10 +7,11 @@ imports the heavy parts it needs inside its own body.
 from __future__ import annotations
 
 import errno
-from typing import Any
+import inspect
+from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from tuilabel.errors import TuilabelError
 
@@ -34,9 +35,86 @@ class OutputFailed(TuilabelError):
         return cls(f"cannot write{where}: {exc.strerror or exc}")
 
 
-class _Group(TyperGroup):
-    """The app's group: a closed stdout leaves a command as OutputClosed. (Help text is
-    printed by rich, which exits 1 itself on a closed pipe.)"""
+#: The commands in the order of the work, as `tuilabel --help` lists them; commands not
+#: named here follow, in the order they were registered.
+COMMAND_ORDER = ("collect", "label", "score", "roc", "load", "export", "stats")
+
+#: What a value looks like in help, by the option's Python type (click's words), where the
+#: option names no METAVAR of its own. Typer would print `<str>`, `<int>` and `<bool>`.
+_TYPE_METAVARS = {"str": "TEXT", "int": "INTEGER", "float": "FLOAT", "Path": "PATH"}
+
+
+def reflow(text: str | None) -> str | None:
+    """`text` (a docstring) with each paragraph on one line, so the help's own wrapping
+    decides where lines break. Paragraphs are separated by a blank line; one starting with
+    `\\b` (click's "no rewrap" mark) is kept as written."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+
+
+def _plain_metavar(param: Any) -> str | None:
+    """The METAVAR for an option or argument without one: nothing for an on/off flag, the
+    choices for a fixed set (`[tsv|csv|jsonl]`), else click's word for the type."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return ""
+    desc = getattr(param, "type_descriptor", None)
+    if desc is None:
+        return None
+    if desc.is_choice:
+        return "[" + "|".join(str(c) for c in desc.choices) + "]"
+    if getattr(param, "param_type_name", "") == "argument":
+        return (param.name or "value").upper()  # (Typer adds "..." where it takes several)
+    annotation = desc.annotation
+    name = getattr(annotation, "__name__", str(annotation))
+    return _TYPE_METAVARS.get(name, name.upper())
+
+
+def _no_type(ctx: Any) -> None:
+    """An argument's type column: empty (Typer would print `<list[str]>`)."""
+    return None
+
+
+class _Tidy:
+    """What the app's commands and the app itself share: help paragraphs reflowed, and each
+    option and argument shown with a plain METAVAR (see `_plain_metavar`) instead of Typer's
+    `<str>`/`<bool>` markers, the help option's and the completion options' included."""
+
+    help: str | None
+    params: list[Any]
+
+    def _reflow_help(self) -> None:
+        self.help = reflow(self.help)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if param.metavar is None:
+                param.metavar = _plain_metavar(param)
+                if param.param_type_name == "argument":  # its name is its METAVAR already
+                    param.display_type_rich = _no_type
+        return params
+
+
+class _Command(_Tidy, TyperCommand):
+    """Every `@app.command()` (see `_App.command`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reflow_help()
+
+
+class _Group(_Tidy, TyperGroup):
+    """The app's group: commands listed in COMMAND_ORDER; a closed stdout leaves a command
+    as OutputClosed. (Help text is printed by rich, which exits 1 itself on a closed pipe.)"""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reflow_help()
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        names = sorted(self.commands, key=lambda n: rank.get(n, len(rank)))  # stable
+        self.commands = {name: self.commands[name] for name in names}
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -49,7 +127,14 @@ class _Group(TyperGroup):
             raise
 
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """typer.Typer whose commands are `_Command`s unless a command asks for another class."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _App(
     cls=_Group,
     name="tuilabel",
     help=(
@@ -57,7 +142,27 @@ app = typer.Typer(
         "and measure where the model can be trusted."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion, and _TUILABEL_COMPLETE
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from tuilabel import __version__
+
+        print(f"tuilabel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", is_eager=True, callback=_show_version,
+                     help="Show the version and exit."),
+    ] = False,
+) -> None:
+    """The options of `tuilabel` itself, before the command (the app's help says the rest)."""
+

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from tuilabel.errors import InputError
 
+# The fixed choices of options, as Literal types so that Typer offers and checks them (and
+# completes them in the shell). They are spelled here, not imported, to keep `--help` from
+# importing the store and the TUI; tests/test_cli_meta.py checks that each equals the table
+# the code uses (ORDERS, GRAPHICS_MODES, EXPORT_FORMATS, POSITIVE_WORDS).
+Order = Literal["random", "oldest", "uncertain", "class"]
+GraphicsMode = Literal["auto", "kitty", "sixel", "halfblock"]
+ExportFormat = Literal["tsv", "csv", "jsonl"]
+Positive = Literal["top1", "top5"]
+
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
+        envvar="TUILABEL_DB",
+        metavar="FILE|URL",
         help=(
             "SQLite file or mysql://user@host:port/dbname URL (password from "
-            "TUILABEL_DB_PASSWORD or ~/.my.cnf). Default: $TUILABEL_DB, else ./tuilabel.db."
+            "TUILABEL_DB_PASSWORD or ~/.my.cnf). Default: ./tuilabel.db."
         ),
         show_default=False,
     ),

@@ -10,6 +10,7 @@ import typer
 from tuilabel.cli.app import app
 from tuilabel.cli.common import (
     DbOption,
+    ExportFormat,
     ModelFilterOption,
     RaterOption,
     err,
@@ -62,7 +63,7 @@ def load(
 def export(
     db: DbOption = None,
     fmt: Annotated[
-        str,
+        ExportFormat,
         typer.Option(
             "--format", "-f",
             help="tsv: the original export's columns (label_id 0=top1, 1=top5, 2=none); "
@@ -76,11 +77,9 @@ def export(
     model: ModelFilterOption = None,
 ) -> None:
     """Export the rated images with their predictions and ratings."""
-    from tuilabel.exchange import EXPORT_FORMATS, export_ratings, open_output
+    from tuilabel.exchange import export_ratings, open_output
     from tuilabel.store import open_store
 
-    if fmt not in EXPORT_FORMATS:
-        raise typer.BadParameter(f"use one of {', '.join(EXPORT_FORMATS)}", param_hint="--format")
     refuse_output_onto_database(output, db, "--output")
     with open_store(db, create=False) as store, open_output(output) as out:
         summary = export_ratings(store.iter_ratings(rater=rater, model=model), out, fmt)

@@ -16,6 +16,7 @@ from tuilabel.cli.app import app
 from tuilabel.cli.common import (
     DbOption,
     ModelFilterOption,
+    Positive,
     refuse_output_onto_database,
     refuse_output_onto_inputs,
 )
@@ -37,7 +38,7 @@ def roc(
     ] = None,
     model: ModelFilterOption = None,
     positive: Annotated[
-        str,
+        Positive,
         typer.Option("--positive", help="top1: the top-1 label is right (scored by score1); "
                      "top5: a right label is within the top 5 (scored by score1+...+score5)."),
     ] = "top1",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from tuilabel.cli.app import app
-from tuilabel.cli.common import DbOption, ModelFilterOption
+from tuilabel.cli.common import DbOption, GraphicsMode, ModelFilterOption, Order
 from tuilabel.config import config_path
 
 
@@ -27,7 +27,7 @@ def score(
                      show_default=False),
     ] = None,
     order: Annotated[
-        str,
+        Order,
         typer.Option("--order", help="Which photos first: random, oldest, uncertain "
                      "(lowest top-1 score first), or class (grouped by top-1 label)."),
     ] = "random",
@@ -71,10 +71,11 @@ def score(
                      "TEXTUAL_COLOR_SYSTEM=truecolor does the same)."),
     ] = False,
     graphics: Annotated[
-        str | None,
-        typer.Option("--graphics", help="How to draw photos: auto (ask the terminal), kitty "
-                     "(Kitty graphics), sixel, or halfblock (coloured cells). Default: "
-                     "$TUILABEL_GRAPHICS, else auto.", show_default=False),
+        GraphicsMode | None,
+        typer.Option("--graphics", envvar="TUILABEL_GRAPHICS", case_sensitive=False,
+                     help="How to draw photos: auto (ask the terminal), kitty "
+                     "(Kitty graphics), sixel, or halfblock (coloured cells). Default: auto.",
+                     show_default=False),
     ] = None,
 ) -> None:
     from tuilabel.config import load_keymap
