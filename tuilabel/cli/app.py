@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import inspect
+import re
 from typing import Annotated, Any
 
 import typer
@@ -54,6 +55,18 @@ def reflow(text: str | None) -> str | None:
     return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
 
 
+#: What Rich would take for a markup tag (rich.markup's own pattern).
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def _escape_markup(text: str | None) -> str | None:
+    """`text` with anything that looks like Rich markup escaped (rich.markup.escape, without
+    importing Rich when no help is printed)."""
+    if not text:
+        return text
+    return _MARKUP_TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", text)
+
+
 def _plain_metavar(param: Any) -> str | None:
     """The METAVAR for an option or argument without one: nothing for an on/off flag, the
     choices for a fixed set (`[tsv|csv|jsonl]`), else click's word for the type."""
@@ -85,7 +98,11 @@ class _Tidy:
     params: list[Any]
 
     def _reflow_help(self) -> None:
-        self.help = reflow(self.help)
+        """Reflow the help and make it plain text for Rich: `[keys]` in a help text is not
+        markup to remove."""
+        self.help = _escape_markup(reflow(self.help))
+        for param in self.params:
+            param.help = _escape_markup(getattr(param, "help", None))
 
     def get_params(self, ctx: Any) -> list[Any]:
         params = super().get_params(ctx)  # type: ignore[misc]

@@ -7,7 +7,6 @@ before Textual is imported (it reads TEXTUAL_COLOR_SYSTEM once, at import).
 from __future__ import annotations
 
 import gc
-import getpass
 import os
 import signal
 import sys
@@ -21,14 +20,6 @@ from tuilabel.tui.storethread import StoreThread
 #: After a hang-up, how long the store thread may take to finish the rating in flight and
 #: release this rater's claims before the process ends anyway.
 HANGUP_GRACE_SECONDS = 1.0
-
-
-def default_rater() -> str:
-    """The login name (what each rating carries unless --rater is given)."""
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (e.g. a container without passwd)
-        raise InputError("cannot tell your login name: pass --rater NAME") from None
 
 
 def check_terminal() -> None:

@@ -7,6 +7,7 @@ overlap (posting's `Settings`). Plain Python: no Textual import.
 
 from __future__ import annotations
 
+import getpass
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,14 @@ def parse_grid(text: str) -> tuple[int, int]:
         raise InputError(f"--grid {text}: columns and rows are 1 to {GRID_MAX} "
                          "(at least two tiles)")
     return cols, rows
+
+
+def default_rater() -> str:
+    """The login name (what each rating carries unless --rater is given)."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (e.g. a container without passwd)
+        raise InputError("cannot tell your login name: pass --rater NAME") from None
 
 
 @dataclass(frozen=True)
@@ -92,8 +101,6 @@ class ScoreSettings:
                 raise InputError(f"--{exc}") from None
         if self.rater is not None and not self.rater.strip():
             raise InputError("--rater must not be empty")
-        from tuilabel.tui.run import default_rater
-
         rater = self.rater.strip() if self.rater else default_rater()
         try:
             check_rater(rater)  # else MySQL would refuse every claim and rating, one by one
