@@ -11,8 +11,8 @@ server that adds a fixed latency (default 100 ms) to every response:
   3. the original algorithm, one photo at a time: fetch, decode, predict, write, photos/s
      (as the original script did it with Keras' load_img and model.predict, and again built
      from tuilabel's own faster parts, to show what batching alone buys);
-  4. memory: peak RSS of `tuilabel label` over 1,000 and 20,000 tweets with the small bundled
-     demo model (fast, so the input size is what varies), each in its own process.
+  4. memory: peak RSS of `tuilabel label` over 1,000 and 20,000 tweets with `-m test_rgb` (a
+     numpy classifier: fast, so the input size is what varies), each in its own process.
 
 Targets (issue 4): end to end >= 90% of pure inference; >= 2x the one-at-a-time loop; peak
 memory within 10% between 1,000 and 20,000 tweets.
@@ -193,8 +193,8 @@ def memory_run(server: PhotoServer, n_tweets: int, tmp: Path) -> tuple[int, floa
                 "extended_entities": {"media": [{"id_str": str(i), "type": "photo",
                                                  "media_url_https": server.url(50_000 + i)}]},
             }) + "\n")
-    cmd = [sys.executable, "-m", "tuilabel", "label", str(tweets), "-m",
-           str(REPO / "sample_data" / "demo_model.keras"), "--db", str(tmp / f"m{n_tweets}.db")]
+    cmd = [sys.executable, "-m", "tuilabel", "label", str(tweets), "-m", "test_rgb",
+           "--db", str(tmp / f"m{n_tweets}.db")]
     env = {**os.environ, "PYTHONPATH": str(REPO), "TUILABEL_CACHE": str(tmp / "nocache")}
     start = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True,
@@ -272,7 +272,7 @@ def main() -> int:
         for n in counts:
             rss, seconds, summary = memory_run(small, n, tmp)
             peaks[n] = rss
-            print(f"memory, {n:>6} tweets, demo model: peak RSS {rss / 1024:7.1f} MiB, "
+            print(f"memory, {n:>6} tweets, test_rgb: peak RSS {rss / 1024:7.1f} MiB, "
                   f"{seconds:6.1f} s wall ({summary})", flush=True)
         if len(peaks) >= 2:
             lo, hi = peaks[min(peaks)], peaks[max(peaks)]

@@ -85,7 +85,7 @@ def test_an_empty_folder_is_named_not_called_no_input(tmp_path, command):
     # collect said "no input given" of a folder it was given; label labeled nothing, exit 0.
     folder = tmp_path / "dày 1"
     (folder / "empty sub").mkdir(parents=True)
-    extra = ["-m", str(REPO / "sample_data" / "demo_model.keras"),
+    extra = ["-m", "test_rgb",
              "--db", str(tmp_path / "t.db")] if command == "label" else []
     r = run_cli(command, str(folder), *extra)
     assert r.returncode == 2
@@ -103,11 +103,11 @@ def test_an_image_list_line_with_a_nul_byte_is_a_failed_photo_not_a_crash(tmp_pa
     # Path.resolve() raised "ValueError: embedded null byte" out of the job generator:
     # a traceback, and the good photos of the list were not labeled.
     listing = tmp_path / "list.txt"
-    good = REPO / "sample_data" / "photos" / "sky.jpg"
+    good = REPO / "sample_data" / "photos" / "grace_hopper.jpg"
     listing.write_bytes(b"bad\x00name.jpg\nfile:///tmp/x\x00y.jpg\n" + str(good).encode() + b"\n")
     db = str(tmp_path / "t.db")
     r = run_cli("label", "--images", str(listing), "-m",
-                str(REPO / "sample_data" / "demo_model.keras"), "--db", db)
+                "test_rgb", "--db", db)
     assert "Traceback" not in r.stderr
     assert r.returncode == 0, r.stderr
     assert "labeled 1 photo(s)" in r.stderr
@@ -138,22 +138,22 @@ def test_load_skips_rows_too_long_for_the_store_and_keeps_the_rest(mysql_url, tm
 def test_label_long_names_and_absurd_tweet_ids_do_not_stop_a_mysql_run(mysql_url, tmp_path):
     # An --images path (or URL) longer than 64 characters is the photo's tweet id, and a
     # hostile tweet carried a 100-digit id: MySQL refused the batch and the run died.
-    deep = tmp_path / ("a_folder_with_a_long_name_" * 3) / "sky.jpg"
+    deep = tmp_path / ("a_folder_with_a_long_name_" * 3) / "grace_hopper.jpg"
     deep.parent.mkdir()
-    deep.write_bytes((REPO / "sample_data" / "photos" / "sky.jpg").read_bytes())
+    deep.write_bytes((REPO / "sample_data" / "photos" / "grace_hopper.jpg").read_bytes())
     tweets = (REPO / "sample_data" / "tweets.jsonl").read_text().splitlines()
     hostile = tweets[1].replace('"1000000000000000002"', '"' + "9" * 100 + '"')
     assert hostile != tweets[1]
     f = tmp_path / "hostile.jsonl"
-    f.write_text(hostile + "\n" + tweets[3] + "\n")
+    f.write_text(hostile + "\n" + tweets[4] + "\n")  # snscrape, one photo
     r = run_cli("label", str(f), "--images", str(deep.parent.parent), "-m",
-                str(REPO / "sample_data" / "demo_model.keras"), "--db", mysql_url)
+                "test_rgb", "--db", mysql_url)
     assert r.returncode == 0, r.stderr
     assert "labeled 2 photo(s)" in r.stderr
     with open_store(mysql_url) as s:
         ids = sorted(im.tweet_id for im in (s.get_image(i) for i in (1, 2)) if im)
-    assert ids[0] == "1000000000000000004"
-    assert len(ids[1]) == 64 and ids[1].startswith("…") and ids[1].endswith("/sky.jpg")
+    assert ids[0] == "1000000000000000005"
+    assert len(ids[1]) == 64 and ids[1].startswith("…") and ids[1].endswith("/grace_hopper.jpg")
 
 
 def test_score_rater_name_too_long_for_the_store_is_an_option_error(rated_sqlite):
@@ -190,7 +190,7 @@ def test_a_bad_mysql_url_error_quotes_no_piece_of_the_password(url):
     ["export", "-f", "csv", "-o", "{db}-wal"],
     ["roc", "--bootstrap", "0", "-o", "{db}"],
     ["label", str(REPO / "sample_data" / "tweets.jsonl"), "-m",
-     str(REPO / "sample_data" / "demo_model.keras"), "--csv", "{db}"],
+     "test_rgb", "--csv", "{db}"],
 ])
 def test_output_onto_the_database_file_is_refused_and_the_database_kept(rated_sqlite,
                                                                         command):
@@ -224,7 +224,7 @@ def test_label_csv_onto_its_own_input_is_refused(tmp_path, which):
     mine = tmp_path / src.name
     mine.write_bytes(src.read_bytes())
     given = [str(mine)] if which == "tweets" else ["--images", str(mine)]
-    r = run_cli("label", *given, "-m", str(REPO / "sample_data" / "demo_model.keras"),
+    r = run_cli("label", *given, "-m", "test_rgb",
                 "--csv", str(mine), "--db", str(tmp_path / "t.db"))
     assert r.returncode == 2
     assert r.stderr.strip() == (f"tuilabel: error: --csv {mine} is also an input: writing "
@@ -249,7 +249,7 @@ def test_load_a_csv_with_a_bom_keeps_the_first_tweet_id_clean(tmp_path, from_std
 def test_label_absurd_fetcher_count_is_an_option_error(tmp_path):
     # 100000 threads: "RuntimeError: can't start new thread", a traceback.
     r = run_cli("label", str(REPO / "sample_data" / "tweets.jsonl"), "-m",
-                str(REPO / "sample_data" / "demo_model.keras"), "--fetchers", "100000",
+                "test_rgb", "--fetchers", "100000",
                 "--db", str(tmp_path / "t.db"))
     assert r.returncode == 2
     assert r.stderr.strip() == "tuilabel: error: --fetchers must be between 1 and 256"

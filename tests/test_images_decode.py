@@ -179,7 +179,7 @@ def test_resize_matches_keras_load_img(tmp_path):
         assert np.array_equal(ours, theirs), size
 
 
-def test_large_jpeg_uses_draft(monkeypatch):
+def test_large_jpeg_uses_draft_only_when_asked_to_be_fast(monkeypatch):
     calls = []
     real_draft = JpegImageFile.draft
 
@@ -190,7 +190,9 @@ def test_large_jpeg_uses_draft(monkeypatch):
 
     monkeypatch.setattr(JpegImageFile, "draft", spy)
     data = encode(two_tone(1600, 1200), "JPEG", quality=90)
-    img = decode_image(data, size=(224, 224))
+    assert decode_image(data, size=(224, 224)).size == (224, 224)
+    assert calls == []  # the default decodes every pixel, as keras.utils.load_img does
+    img = decode_image(data, size=(224, 224), fast=True)
     assert img.size == (224, 224)
     ((requested, reduced),) = calls
     assert requested == (224, 224)

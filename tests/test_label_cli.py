@@ -1,10 +1,9 @@
-"""`tuilabel label` as a user runs it, in a subprocess: the sample data with the bundled demo
-model (whose top-1 must be each photo's true dominant colour), resume, missing VGG16 weights
-offline, bad arguments, and what `kill -9` and Ctrl-C leave behind in the store."""
+"""`tuilabel label` as a user runs it, in a subprocess: missing VGG16 weights offline, bad
+arguments, what `kill -9` and Ctrl-C leave behind in the store, and the progress bar. The sample
+data with the bundled real model is in test_sample_data.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import sqlite3
@@ -13,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from conftest import REPO, run_cli, run_cli_on_a_terminal
 from httpserver import HTTPTestServer, Response, unused_port
@@ -28,46 +26,6 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     assert lines[0].startswith("tuilabel: error: ")
     assert "Traceback" not in result.stderr
     return lines[0]
-
-
-def demo_rule():
-    spec = importlib.util.spec_from_file_location("train_demo_model",
-                                                  REPO / "scripts" / "train_demo_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.mark.slow
-def test_sample_data_with_the_demo_model_tells_the_truth(tmp_path):
-    db = tmp_path / "demo.db"
-    args = ("label", "sample_data/tweets.jsonl", "-m", "sample_data/demo_model.keras",
-            "--db", str(db), "--csv", "-")
-    first = run_cli(*args)
-    assert first.returncode == 0, first.stderr
-    assert "labeled 5 photo(s) with demo_model" in first.stderr
-    assert "failed: 0" in first.stderr
-    rows = {r.split(",")[1]: r.split(",") for r in first.stdout.splitlines()}
-    assert len(rows) == 5
-    # The demo model's scores estimate the share of each colour family among the photo's
-    # pixels: check them against the exact rule on the same decoded pixels.
-    from tuilabel.images import decode_image
-
-    rule = demo_rule()
-    for url, row in rows.items():
-        pixels = np.asarray(decode_image((REPO / url).read_bytes(), size=(128, 128)))
-        exact = rule.colour_shares(pixels)
-        assert row[2] == rule.CLASSES[int(exact.argmax())], (url, row)
-        for label, score in zip(row[2::2], row[3::2], strict=True):
-            assert abs(float(score) - exact[rule.CLASSES.index(label)]) < 0.03, (url, label)
-    assert rows["sample_data/photos/sky.jpg"][2] == "blue"
-    assert rows["sample_data/photos/meadow.png"][2] == "green"
-    assert rows["sample_data/photos/night.gif"][2] == "black"
-
-    again = run_cli(*args)
-    assert again.returncode == 0, again.stderr
-    assert again.stdout == ""
-    assert "labeled 0 photo(s)" in again.stderr and "already in the store: 5" in again.stderr
 
 
 @pytest.mark.slow
@@ -208,7 +166,7 @@ def test_progress_bar_on_a_real_terminal(tmp_path):
     photos = sorted((REPO / "sample_data" / "photos").iterdir())
     listing.write_text("".join(f"{p}\n" for p in photos) + f"{tmp_path / 'missing.jpg'}\n")
     rc, text = run_cli_on_a_terminal(
-        "label", "--images", str(listing), "-m", "sample_data/demo_model.keras",
+        "label", "--images", str(listing), "-m", "test_rgb",
         "--batch-size", "2", "--db", str(tmp_path / "p.db"))
     assert rc == 0, text
     assert "photos/s" in text and "3 batches, 1 failed" in text and "ETA" in text

@@ -22,9 +22,16 @@ host, never the URL's query string.
 
 Sizes follow Keras: `size` is `(height, width)`, like `keras.utils.load_img(target_size=...)`,
 and resizing is nearest-neighbour, as `load_img` does by default (checked against Keras 3.15's
-`keras/src/utils/image_utils.py`). Differences from `load_img`, on purpose: EXIF orientation is
-applied, alpha is composited on white (Keras drops it), 16-bit greyscale is scaled to 8 bits
-(Pillow clips it), and large JPEGs are decoded at a reduced scale with `draft()` first.
+`keras/src/utils/image_utils.py`). By default a model is fed exactly what the Keras
+documentation's snippet feeds it (`img_to_array(load_img(path, target_size=size))`), bit for bit
+(tests/test_images_keras.py checks it on real JPEGs). Differences from `load_img`, on purpose,
+where Keras' result is not the photo a person sees: EXIF orientation is applied, alpha is
+composited on white (Keras drops it), 16-bit greyscale is scaled to 8 bits (Pillow clips it).
+
+`fast=True` is the explicit faster decode: a JPEG at least twice the target size is decoded at a
+reduced DCT scale with `Image.draft()` first (libjpeg's 1/2, 1/4 or 1/8 scaling), which changes
+the pixels the model sees (by up to 228 levels on most pixels of some photos) and so, sometimes,
+its answer; `scripts/bench_label.py` reports its speed and its top-1 agreement with the default.
 """
 
 from __future__ import annotations
@@ -454,14 +461,17 @@ def _short(exc: BaseException) -> str:
 _WHITE = (255, 255, 255)
 
 
-def decode_image(data: bytes, *, size: tuple[int, int] | None = None) -> Image.Image:
+def decode_image(
+    data: bytes, *, size: tuple[int, int] | None = None, fast: bool = False
+) -> Image.Image:
     """Decode `data` into an RGB PIL image, optionally resized to `size` = (height, width).
 
     Applies EXIF orientation, uses the first frame of animations, converts CMYK, palette,
     alpha (composited on white), 16-bit and greyscale images to 8-bit RGB, and refuses images
-    over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`). With `size`, large JPEGs
-    are first decoded at a reduced DCT scale (`draft`), then resized nearest-neighbour exactly to
-    `size`, as `keras.utils.load_img(target_size=size)` does. Raises DecodeError.
+    over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`). With `size`, the image is
+    resized nearest-neighbour exactly to `size`, as `keras.utils.load_img(target_size=size)`
+    does; with `fast` too, a JPEG is first decoded at a reduced DCT scale (`Image.draft`), which
+    is faster and gives other pixels. Raises DecodeError.
     """
     if not data:
         raise DecodeError("empty", "0 bytes")
@@ -476,7 +486,7 @@ def decode_image(data: bytes, *, size: tuple[int, int] | None = None) -> Image.I
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise DecodeError("unsupported", f"{type(exc).__name__}: {exc}") from exc
     try:
-        result = _to_rgb(img, size)
+        result = _to_rgb(img, size, fast)
     except BaseException as exc:
         img.close()
         error = _decode_failure(img, exc)
@@ -505,7 +515,7 @@ def _decode_failure(img: Image.Image, exc: BaseException) -> BaseException:
     return exc
 
 
-def _to_rgb(img: Image.Image, size: tuple[int, int] | None) -> Image.Image:
+def _to_rgb(img: Image.Image, size: tuple[int, int] | None, fast: bool = False) -> Image.Image:
     width, height = img.size
     limit = Image.MAX_IMAGE_PIXELS
     if limit is not None and width * height > limit:
@@ -515,7 +525,7 @@ def _to_rgb(img: Image.Image, size: tuple[int, int] | None) -> Image.Image:
     if getattr(img, "is_animated", False):
         img.seek(0)
     orientation = _orientation(img)
-    if size is not None and img.format == "JPEG":
+    if fast and size is not None and img.format == "JPEG":
         th, tw = size
         if orientation in (5, 6, 7, 8):  # rotated by 90 degrees: the target is transposed
             th, tw = tw, th
@@ -591,18 +601,21 @@ def _describe_non_image(data: bytes) -> str:
     return f"{kind}, {len(data)} bytes"
 
 
-def load_for_model(fetcher: Fetcher, url: str, size: tuple[int, int]) -> np.ndarray:
+def load_for_model(
+    fetcher: Fetcher, url: str, size: tuple[int, int], *, fast: bool = False
+) -> np.ndarray:
     """Fetch and decode one photo into a float32 (height, width, 3) array in 0..255.
 
-    The same array `keras.utils.img_to_array(load_img(path, target_size=size))` gives, ready for
-    a model's `preprocess_input`. Raises FetchError (or DecodeError). A body that does not
+    The same array `keras.utils.img_to_array(load_img(path, target_size=size))` gives (bit for
+    bit, unless `fast`: see `decode_image`), ready for a model's `preprocess_input`. Raises
+    FetchError (or DecodeError). A body that does not
     decode is dropped from the cache, so that a later retry (`--retry-failed`) downloads it
     again instead of failing on the same cached bytes (an error page served with status 200,
     say).
     """
     data = fetcher.fetch(url)
     try:
-        img = decode_image(data, size=size)
+        img = decode_image(data, size=size, fast=fast)
     except DecodeError:
         fetcher.forget(url)
         raise

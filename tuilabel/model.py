@@ -391,8 +391,9 @@ def _import_tf() -> tuple[Any, Any]:
 
 
 class KerasClassifier:
-    """A Keras model wrapped for batch inference: one `tf.function` over preprocessing and the
-    model, traced once for any batch size (oneDNN on, TensorFlow's default thread counts)."""
+    """A Keras model wrapped for batch inference: the model's `preprocess_input` on the numpy
+    batch (as Keras' documentation does it), then one `tf.function` over the model, traced once
+    for any batch size (oneDNN on, TensorFlow's default thread counts)."""
 
     def __init__(
         self,
@@ -423,11 +424,20 @@ class KerasClassifier:
         spec = tf.TensorSpec([None, *self.input_size, 3], tf.float32)
 
         def forward(x: Any) -> Any:
-            if preprocess is not None:
-                x = preprocess(x)
             return model(x, training=False)
 
         self._forward = tf.function(forward, input_signature=[spec])
+        self._preprocess = preprocess
+
+    def model_input(self, batch: np.ndarray) -> np.ndarray:
+        """What the Keras model itself receives for `batch` (N x H x W x 3 pixels 0..255): the
+        batch after the model's `preprocess_input`, applied to a numpy copy exactly as the Keras
+        documentation's snippet applies it (inside a `tf.function` the same arithmetic can be
+        fused and differ by one float32 ulp)."""
+        x = np.array(batch, dtype=np.float32, copy=True)  # preprocess_input works in place
+        if self._preprocess is None:
+            return x
+        return np.ascontiguousarray(self._preprocess(x), dtype=np.float32)
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """The model's class probabilities for a batch (N x classes, rows in [0, 1]).
@@ -442,7 +452,8 @@ class KerasClassifier:
             )
         if len(x) == 0:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        out = np.asarray(self._forward(x), dtype=np.float64).reshape(len(x), -1)
+        out = np.asarray(self._forward(self.model_input(x)), dtype=np.float64)
+        out = out.reshape(len(x), -1)
         bad = (out < 0).any(axis=1) | (out > 1 + 1e-6).any(axis=1)
         if bad.any():
             z = out[bad] - out[bad].max(axis=1, keepdims=True)
@@ -585,7 +596,13 @@ class BundledModel:
 
 
 #: The models that ship with tuilabel (no download), by the name `-m` takes.
-BUNDLED: dict[str, BundledModel] = {}
+BUNDLED: dict[str, BundledModel] = {
+    # EfficientNet-Lite0 (about 75% top-1 on ImageNet), Apache-2.0: input 256x256, the
+    # central 224x224 cropped and normalised inside the model.
+    "efficientnet_lite0": BundledModel("efficientnet_lite0.keras",
+                                       "efficientnet_lite0.NOTICE.txt",
+                                       "scripts/build_efficientnet_lite0.py"),
+}
 
 
 def bundled_model_path(name: str) -> Path:
