@@ -102,3 +102,23 @@ def test_sample_photos_are_the_credited_files():
          "/dev/null"], cwd=REPO, capture_output=True, text=True)
     assert collect.returncode == 0, collect.stderr
     assert "7 records seen, 5 kept" in collect.stderr
+
+
+@pytest.mark.slow
+def test_the_build_script_writes_the_shipped_file_byte_for_byte(tmp_path):
+    """The script's network with the shipped weights, saved the script's way, is the shipped
+    file, byte for byte (the torch half of the script, which reads the .pth, is not run here:
+    tuilabel's tests never import torch)."""
+    from tuilabel.model import BUNDLED, _import_tf, bundled_model_path
+
+    spec = importlib.util.spec_from_file_location(
+        "build_lite0", REPO / BUNDLED["efficientnet_lite0"].script)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    _, keras = _import_tf()
+    shipped = bundled_model_path("efficientnet_lite0")
+    model = build.build_keras(keras)
+    model.set_weights(keras.models.load_model(shipped, compile=False).get_weights())
+    model.save(tmp_path / "raw.keras")
+    build.deterministic_keras_file(tmp_path / "raw.keras", tmp_path / "again.keras")
+    assert (tmp_path / "again.keras").read_bytes() == shipped.read_bytes()
