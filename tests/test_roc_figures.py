@@ -225,6 +225,10 @@ def test_rare_positives_warn_and_accuracy_is_shown_beside_the_majority_baseline(
     assert f"{1 - y.mean():.3f}" in report.warnings[0]
     common = analyse(ratings_of(*generated(2000, 11)), n_bootstrap=0)
     assert common.warnings == ()
+    y_few = np.r_[np.ones(12, bool), np.zeros(200, bool)]
+    few = analyse(ratings_of(y_few, np.linspace(0, 1, 212)), n_bootstrap=0)
+    assert any(w.startswith("only 12 positives: the AUC's 95% intervals are too narrow")
+               for w in few.warnings)
     iv = report.at_intervals
     at = report.at_threshold
     assert (iv["accuracy"].k, iv["accuracy"].n) == (at.tp + at.tn, at.n)
@@ -331,3 +335,27 @@ def test_arrow_read_gives_the_same_table_as_the_plain_read(sqlite_url):
             for name in ("image_id", "rater", "verdict", "scores", "label1"):
                 np.testing.assert_array_equal(getattr(fast, name), getattr(plain, name))
             assert (fast.raters, fast.labels) == (plain.raters, plain.labels)
+
+
+def test_bootstrap_aurc_and_brier_intervals_match_a_plain_resampling_loop():
+    from tuilabel.analysis import bootstrap
+
+    y, s = generated(800, 15, decimals=3)
+    b = bootstrap(y, s, 1000, seed=2)
+    rng = np.random.default_rng(7)
+    aurcs, briers = [], []
+    for _ in range(400):
+        idx = rng.integers(0, 800, 800)
+        ys, ss = y[idx], s[idx]
+        aurcs.append(risk_coverage(*binary_counts(ys, ss)).aurc)
+        briers.append(brier_score_loss(ys, ss))
+    assert b.aurc_low == pytest.approx(np.percentile(aurcs, 2.5), abs=0.006)
+    assert b.aurc_high == pytest.approx(np.percentile(aurcs, 97.5), abs=0.006)
+    assert b.brier_low == pytest.approx(np.percentile(briers, 2.5), abs=0.004)
+    assert b.brier_high == pytest.approx(np.percentile(briers, 97.5), abs=0.004)
+    # On the data itself (counts = the data's), the formulas give the figures exactly.
+    from tuilabel.analysis.bootstrap import _batch_all, _cells
+    c = _cells(y, s, 4096)
+    _, _, _, aurc, brier = _batch_all(c, c.pos[None, :], c.neg[None, :])
+    assert aurc[0] == pytest.approx(risk_coverage(*binary_counts(y, s)).aurc, abs=1e-12)
+    assert brier[0] == pytest.approx(brier_score_loss(y, s), abs=1e-12)

@@ -369,8 +369,12 @@ def _selective_section(report: Report, width: int, height: int, color: bool) -> 
     if rec.kept is not None and rec.precision is not None and rec.precision.value is not None:
         mark = (rec.kept.value or 0.0, 1.0 - rec.precision.value)
     out.append(risk_coverage_plot(rc, width, max(10, height * 2 // 3), color, mark))
-    out.append(f"  area under the risk-coverage curve (AURC, lower is better) {fmt(rc.aurc)}; "
-               f"a random ranking {fmt(rc.aurc_random)}, a perfect one {fmt(rc.aurc_best)}")
+    boot = report.bootstrap
+    aurc_ci = (f" (95% bootstrap interval {fmt(boot.aurc_low)} to {fmt(boot.aurc_high)})"
+               if boot and boot.aurc_low is not None else "")
+    out.append(f"  area under the risk-coverage curve (AURC, lower is better) {fmt(rc.aurc)}"
+               f"{aurc_ci}; a random ranking {fmt(rc.aurc_random)}, a perfect one "
+               f"{fmt(rc.aurc_best)}")
     out.append("  target precision: the lowest t that reaches it, and the lowest t whose 95% "
                "interval lies above it (sure)")
     out.append(f"  {'target':>7} {'lowest t':>9} {'precision':>10} {'(95% interval)':<16}"
@@ -388,7 +392,10 @@ def _selective_section(report: Report, width: int, height: int, color: bool) -> 
     out.append("")
     out.append("Calibration: is a score of 0.7 right 70% of the time?")
     out.append(reliability_plot(cal, width, max(10, height * 2 // 3), color))
-    out.append(f"  Brier score {fmt(cal.brier, 4)} = miscalibration {fmt(cal.miscalibration, 4)}"
+    brier_ci = (f" (95% bootstrap interval {fmt(boot.brier_low, 4)} to "
+                f"{fmt(boot.brier_high, 4)})" if boot and boot.brier_low is not None else "")
+    out.append(f"  Brier score {fmt(cal.brier, 4)}{brier_ci} = miscalibration "
+               f"{fmt(cal.miscalibration, 4)}"
                f" - discrimination {fmt(cal.discrimination, 4)} + uncertainty "
                f"{fmt(cal.uncertainty, 4)} (CORP decomposition); ECE {fmt(cal.ece, 4)} "
                f"({cal.ece_bins} equal-mass bins)")

@@ -1,4 +1,5 @@
-"""Bootstrap intervals for the AUC and Youden's threshold, and a held-out accuracy, vectorised.
+"""Bootstrap intervals for the AUC, Youden's threshold, the area under the risk-coverage curve
+and the Brier score, and a held-out accuracy, vectorised.
 
 A resample is summarised by how many of its ratings fall in each cell (score group x class).
 Resampling n ratings with replacement gives cell counts that are exactly multinomial(n, cell
@@ -43,6 +44,10 @@ class BootstrapResult:
     heldout_accuracy: float | None  # mean out-of-bag accuracy at the resample's threshold
     groups: int  # score groups used
     exact_groups: bool  # True when every group is one distinct score
+    aurc_low: float | None = None  # area under the risk-coverage curve, percentile interval
+    aurc_high: float | None = None
+    brier_low: float | None = None  # Brier score of the score against the truth
+    brier_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class _Cells:
     low: np.ndarray  # smallest score in each group (the group's threshold)
     win: np.ndarray  # within-group win rate of a positive over a negative
     exact: bool
+    sq_pos: np.ndarray  # mean (score - 1)^2 of the group's positives (0 where none)
+    sq_neg: np.ndarray  # mean score^2 of the group's negatives
 
 
 def _cells(y: np.ndarray, score: np.ndarray, max_groups: int) -> _Cells:
@@ -78,7 +85,11 @@ def _cells(y: np.ndarray, score: np.ndarray, max_groups: int) -> _Cells:
                        minlength=g)
     pairs = pos * neg
     win = np.divide(wins, pairs, out=np.full(g, 0.5), where=pairs > 0)
-    return _Cells(pos, neg, low, win, exact)
+    sq_pos = np.bincount(group_u, weights=pos_u * (uniq - 1) ** 2, minlength=g)
+    sq_neg = np.bincount(group_u, weights=neg_u * uniq**2, minlength=g)
+    return _Cells(pos, neg, low, win, exact,
+                  np.divide(sq_pos, pos, out=np.zeros(g), where=pos > 0),
+                  np.divide(sq_neg, neg, out=np.zeros(g), where=neg > 0))
 
 
 def _oob(m: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -92,6 +103,14 @@ def _batch_stats(c: _Cells, kp: np.ndarray, kn: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """AUC, Youden's threshold and out-of-bag accuracy of a batch of resamples, each given
     by its counts per group (kp: positives, kn: negatives; both classes present)."""
+    auc, thr, acc, _, _ = _batch_all(c, kp, kn)
+    return auc, thr, acc
+
+
+def _batch_all(c: _Cells, kp: np.ndarray, kn: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_batch_stats` plus each resample's AURC and Brier score (exact when every group is one
+    distinct score; with quantile groups a group's members count with the group's mean)."""
     g = c.pos.shape[0]
     npos, nneg = kp.sum(axis=1), kn.sum(axis=1)
     neg_below = np.cumsum(kn, axis=1) - kn
@@ -112,7 +131,12 @@ def _batch_stats(c: _Cells, kp: np.ndarray, kn: np.ndarray
     total = op.sum(axis=1) + on.sum(axis=1)
     acc = np.divide((tp_oob + tn_oob)[:, 0], total, out=np.full(total.shape, np.nan),
                     where=total > 0)
-    return auc, c.low[best], acc
+    n = npos + nneg
+    kept = tp + fp
+    risk = np.divide(fp, kept, out=np.zeros(kept.shape), where=kept > 0)
+    aurc = (risk * (kp + kn)).sum(axis=1) / n
+    brier = (kp * c.sq_pos + kn * c.sq_neg).sum(axis=1) / n
+    return auc, c.low[best], acc, aurc, brier
 
 
 def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
@@ -130,7 +154,7 @@ def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
     p = np.concatenate([c.pos, c.neg]) / n
     p = p / p.sum()
     rng = np.random.default_rng(seed)
-    aucs, thresholds, heldout = [], [], []
+    aucs, thresholds, heldout, aurcs, briers = [], [], [], [], []
     for start in range(0, n_resamples, BATCH):
         b = min(BATCH, n_resamples - start)
         draw = rng.multinomial(n, p, size=b).astype(np.float64)
@@ -141,10 +165,12 @@ def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
             if on_batch is not None:
                 on_batch(start + b, n_resamples)
             continue
-        auc, thr, acc = _batch_stats(c, kp[ok], kn[ok])
+        auc, thr, acc, aurc, brier = _batch_all(c, kp[ok], kn[ok])
         aucs.append(auc)
         thresholds.append(thr)
         heldout.append(acc)
+        aurcs.append(aurc)
+        briers.append(brier)
         if on_batch is not None:
             on_batch(start + b, n_resamples)
     if not aucs:
@@ -153,6 +179,7 @@ def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
     thr = np.concatenate(thresholds)
     acc = np.concatenate(heldout)
     acc = acc[~np.isnan(acc)]
+    aurc_all, brier_all = np.concatenate(aurcs), np.concatenate(briers)
     return BootstrapResult(
         n_resamples=n_resamples,
         n_used=int(auc.shape[0]),
@@ -164,4 +191,8 @@ def bootstrap(y: np.ndarray, score: np.ndarray, n_resamples: int = 1000,
         heldout_accuracy=float(acc.mean()) if acc.size else None,
         groups=g,
         exact_groups=c.exact,
+        aurc_low=float(np.percentile(aurc_all, 2.5)),
+        aurc_high=float(np.percentile(aurc_all, 97.5)),
+        brier_low=float(np.percentile(brier_all, 2.5)),
+        brier_high=float(np.percentile(brier_all, 97.5)),
     )

@@ -121,6 +121,23 @@ def rare_warning(n_pos: int, n: int, youden: ThresholdMetrics, positive: str
             "little here, judge by the precision and the risk-coverage curve")
 
 
+#: Below this many positives (or negatives) the AUC's 95% intervals cover less than 95%.
+FEW = 30
+
+
+def few_warning(n_pos: int, n_neg: int) -> str | None:
+    """A warning when a class has so few ratings that the AUC's intervals are too narrow
+    (scripts/sim_roc_coverage.py: with 3 positives of 60 the DeLong and bootstrap intervals
+    covered the true AUC 71-77% of the time, with 15 of 300 87-93%, with 120 of 300 92-96%)."""
+    fewest = min(n_pos, n_neg)
+    if fewest >= FEW:
+        return None
+    which = "positives" if n_pos <= n_neg else "negatives"
+    return (f"only {fewest} {which}: the AUC's 95% intervals are too narrow with so few (in "
+            "simulation they covered the true AUC 70-93% of the time, not 95%); rate more "
+            "photos before trusting them")
+
+
 def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None = None,
             n_bootstrap: int = 1000, seed: int | None = None, rater: str | None = None,
             model: str | None = None, agreement: Agreement | None = None,
@@ -156,6 +173,7 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
     at = youden_metrics if threshold is None else metrics_at(y, s, threshold, "user")
     pr = pr_from_counts(tps, fps, thr)
     warning = rare_warning(roc.n_pos, roc.n, youden_metrics, positive)
+    few = few_warning(roc.n_pos, roc.n_neg)
     keep = np.searchsorted(-thr, -roc.thresholds)  # the ROC's corner points among all
     goals = target_thresholds(thr, tps, fps, targets)
     rec = recommend(goals, positive)
@@ -178,7 +196,7 @@ def analyse(ratings: Ratings, *, positive: str = "top1", threshold: float | None
         auc_delong=delong(tps, fps),
         at_intervals=at_intervals(at),
         majority_baseline=proportion(majority, roc.n),
-        warnings=(warning,) if warning else (),
+        warnings=tuple(w for w in (warning, few) if w),
         risk_coverage=risk_coverage(thr, tps, fps, keep),
         targets=goals,
         recommendation=rec,
