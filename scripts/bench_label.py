@@ -12,12 +12,16 @@ server that adds a fixed latency (default 100 ms) to every response:
      (as the original script did it with Keras' load_img and model.predict, and again built
      from tuilabel's own faster parts, to show what batching alone buys);
   4. memory: peak RSS of `tuilabel label` over 1,000 and 20,000 tweets with `-m test_rgb` (a
-     numpy classifier: fast, so the input size is what varies), each in its own process.
+     numpy classifier: fast, so the input size is what varies), each in its own process;
+  5. the faster decode (`label --fast-decode`, JPEG DCT scaling with Image.draft) against the
+     default (every pixel, as keras.utils.load_img): ms per photo, and how often the bundled
+     efficientnet_lite0's top-1 stays the same, on real photos (`--decode-only` runs just this).
 
 Targets (issue 4): end to end >= 90% of pure inference; >= 2x the one-at-a-time loop; peak
 memory within 10% between 1,000 and 20,000 tweets.
 
 Run: .venv/bin/python scripts/bench_label.py [--photos 96] [--single 24] [--memory 1000,20000]
+     .venv/bin/python scripts/bench_label.py --decode-only
 """
 
 from __future__ import annotations
@@ -207,6 +211,54 @@ def memory_run(server: PhotoServer, n_tweets: int, tmp: Path) -> tuple[int, floa
     return int(rss), seconds, summary
 
 
+# -- the faster decode: speed and top-1 agreement -----------------------------------------------
+def decode_comparison(model: str = "efficientnet_lite0") -> None:
+    """Decode time per photo and top-1 agreement of `model` between the default decode (every
+    pixel, as keras.utils.load_img) and `fast=True` (JPEG DCT scaling with Image.draft), on
+    real photos: the sample photos and case img-06, each JPEG-encoded (quality 90) at 1x, 2x
+    and 3x its size (draft only acts on JPEGs at least twice the model's input size)."""
+    from PIL import Image
+
+    from tuilabel.images import decode_image
+    from tuilabel.model import load_classifier
+
+    clf = load_classifier(model)
+    size = tuple(clf.input_size)
+    sources = sorted((REPO / "sample_data" / "photos").iterdir()) + [
+        REPO / "tests" / "data" / "inputs" / "img-06.jpg"]
+    photos: list[tuple[str, bytes]] = []
+    for path in sources:
+        img = Image.open(path).convert("RGB")
+        for scale in (1, 2, 3):
+            big = img if scale == 1 else img.resize((img.width * scale, img.height * scale),
+                                                    Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            big.save(buf, format="JPEG", quality=90)
+            photos.append((f"{path.stem}@{scale}x {big.width}x{big.height}", buf.getvalue()))
+    arrays: dict[bool, list[np.ndarray]] = {}
+    seconds: dict[bool, float] = {}
+    for fast in (False, True):
+        start = time.perf_counter()
+        for _ in range(3):
+            arrays[fast] = [np.asarray(decode_image(data, size=size, fast=fast), np.float32)
+                            for _, data in photos]
+        seconds[fast] = (time.perf_counter() - start) / (3 * len(photos))
+    changed = [not np.array_equal(a, b) for a, b in zip(arrays[False], arrays[True], strict=True)]
+    top1 = {fast: [p[0][0] for p in clf.predict(np.stack(arrays[fast]), k=1)]
+            for fast in (False, True)}
+    agree = [a == b for a, b in zip(top1[False], top1[True], strict=True)]
+    print(f"decode for {model} ({size[0]}x{size[1]}), {len(photos)} real photos: "
+          f"default {seconds[False] * 1000:.1f} ms, fast {seconds[True] * 1000:.1f} ms per photo "
+          f"({seconds[False] / seconds[True]:.2f}x); fast changed the input of "
+          f"{sum(changed)}; top-1 agreement {sum(agree)}/{len(agree)} "
+          f"({sum(agree) / len(agree):.0%}), on the changed ones "
+          f"{sum(a for a, c in zip(agree, changed, strict=True) if c)}/{sum(changed)}",
+          flush=True)
+    for (name, _), a, b, c in zip(photos, top1[False], top1[True], changed, strict=True):
+        if c:
+            print(f"  {name:36s} default {a:20s} fast {b}", flush=True)
+
+
 def main() -> int:
     from tuilabel.pipeline import DEFAULT_BATCH_SIZE, DEFAULT_FETCHERS
 
@@ -220,7 +272,15 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--fetchers", type=int, default=DEFAULT_FETCHERS)
     parser.add_argument("--memory", default="1000,20000", help="tweet counts ('' to skip)")
+    parser.add_argument("--decode-model", default="efficientnet_lite0",
+                        help="model whose top-1 agreement between the default and the fast "
+                        "decode is measured ('' to skip)")
+    parser.add_argument("--decode-only", action="store_true",
+                        help="measure only the decode comparison (a minute)")
     args = parser.parse_args()
+    if args.decode_only:
+        decode_comparison(args.decode_model)
+        return 0
 
     from tuilabel.model import load_classifier
 
@@ -280,6 +340,8 @@ def main() -> int:
                   "(target within 10%)")
         small.close()
     server.close()
+    if args.decode_model:
+        decode_comparison(args.decode_model)
     return 0
 
 

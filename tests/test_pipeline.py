@@ -14,6 +14,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import REPO
 from httpserver import HTTPTestServer, Response, unused_port
 from labelkit import CLASSES, photo_bytes
 
@@ -304,3 +305,28 @@ def test_tweet_jobs_count_records_without_photos_as_collect_does(tmp_path):
     assert [j.tweet_id for j in jobs] == ["3"]
     assert stats.kept == 1
     assert stats.skipped["no_photo"] == 1 and stats.skipped["not_tweet"] == 1
+
+
+def test_fast_decode_is_an_explicit_option_that_changes_the_pixels(server, tiny, tmp_path):
+    """By default the pipeline decodes every pixel of a JPEG (what keras.utils.load_img gives);
+    `fast_decode=True` lets libjpeg scale it down first (Image.draft), which gives the model
+    other pixels: the stored scores follow each decode exactly."""
+    from tuilabel.images import decode_image
+    from tuilabel.numpy_models import RgbClassifier
+
+    data = (REPO / "sample_data" / "photos" / "grace_hopper.jpg").read_bytes()  # 517x606 JPEG
+    url = server.route("/big.jpg", Response(200, JPEG, data))
+    job = PhotoJob("t1", url, url)
+    clf = RgbClassifier(input_size=(64, 64))  # draft scales 606x517 down by 1/4 for it
+    scores = {}
+    for fast in (False, True):
+        with open_store(tmp_path / f"f{fast}.db") as store:
+            label_photos(store, clf, [job], fetcher=fetcher(), k=3, fast_decode=fast)
+            (image,) = stored(store).values()
+        pixels = np.asarray(decode_image(data, size=(64, 64), fast=fast), np.float32)
+        expected = clf.predict(pixels[None], k=3)[0]
+        assert [label for label, _ in image.predictions] == [label for label, _ in expected]
+        np.testing.assert_allclose([s for _, s in image.predictions],
+                                   [s for _, s in expected], rtol=1e-6)
+        scores[fast] = [s for _, s in image.predictions]
+    assert scores[False] != scores[True]

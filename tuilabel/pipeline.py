@@ -309,15 +309,16 @@ class Engine(Protocol):
     ) -> Iterator[list[Outcome]]: ...
 
 
-def fetch_pixels(fetcher: Any, job: PhotoJob, size: tuple[int, int]
+def fetch_pixels(fetcher: Any, job: PhotoJob, size: tuple[int, int], *, fast: bool = False
                  ) -> tuple[np.ndarray | None, str, str]:
     """Fetch and decode one photo for a model of input `size` (height, width): returns
     (float32 H x W x 3 pixels 0..255, "", "") or (None, reason, detail). Never raises for a
-    photo's own problem: a bug in decoding one photo must not stop the run either."""
+    photo's own problem: a bug in decoding one photo must not stop the run either. `fast`:
+    the faster JPEG decode of `tuilabel.images.decode_image` (other pixels than Keras')."""
     from tuilabel.images import FetchError, load_for_model
 
     try:
-        return load_for_model(fetcher, job.fetch_url, size), "", ""
+        return load_for_model(fetcher, job.fetch_url, size, fast=fast), "", ""
     except FetchError as exc:
         return None, exc.reason, exc.detail
     except Exception as exc:
@@ -338,10 +339,12 @@ class LocalEngine:
     wait on the network, Pillow's decoder releases the GIL), run the model on full batches in
     the calling thread. At most `2 * batch_size + fetchers` photos are in flight."""
 
-    def __init__(self, classifier: Any, fetcher: Any, fetchers: int = DEFAULT_FETCHERS) -> None:
+    def __init__(self, classifier: Any, fetcher: Any, fetchers: int = DEFAULT_FETCHERS,
+                 fast_decode: bool = False) -> None:
         self.classifier = classifier
         self.fetcher = fetcher
         self.fetchers = fetchers
+        self.fast_decode = fast_decode
 
     def outcomes(
         self, jobs: Iterator[PhotoJob], *, k: int, batch_size: int, stop: threading.Event
@@ -392,7 +395,7 @@ class LocalEngine:
 
     def _fetch(self, job: PhotoJob, size: tuple[int, int]
                ) -> tuple[PhotoJob, np.ndarray | None, str, str]:
-        return (job, *fetch_pixels(self.fetcher, job, size))
+        return (job, *fetch_pixels(self.fetcher, job, size, fast=self.fast_decode))
 
 
 class _Lookups:
@@ -546,6 +549,7 @@ def label_photos(
     handle_sigint: bool = True,
     engine: Engine | None = None,
     stored_photos: set[tuple[str, str]] | None = None,
+    fast_decode: bool = False,
 ) -> LabelSummary:
     """Label every photo of `jobs` with `classifier` (a tuilabel.model.Classifier) and store
     the top-`k` labels, one transaction per batch. Returns what happened.
@@ -557,6 +561,8 @@ def label_photos(
     batch in flight; with `handle_sigint` (main thread only) the first Ctrl-C sets it.
     `stored_photos`: a set to fill with the run's photos that the store holds (labeled now
     or before), kept even when the run stops with an error (for `rebuild_csv`).
+    `fast_decode`: the default engine decodes JPEGs with `Image.draft` (faster, but not the
+    pixels Keras' `load_img` gives; see `tuilabel.images.decode_image`).
     """
     _check_settings(k, batch_size, fetchers)
     own_fetcher = engine is None and fetcher is None
@@ -565,7 +571,7 @@ def label_photos(
 
         fetcher = Fetcher(pool_size=max(fetchers, 10))
     if engine is None:
-        engine = LocalEngine(classifier, fetcher, fetchers)
+        engine = LocalEngine(classifier, fetcher, fetchers, fast_decode=fast_decode)
     stop = stop or threading.Event()
     summary = LabelSummary(model=classifier.name)
     if stored_photos is not None:
@@ -652,6 +658,7 @@ def run_label(
     thumbnails: bool = False,
     strict: bool = False,
     show_progress: bool | None = None,
+    fast_decode: bool = False,
 ) -> LabelSummary:
     """What `tuilabel label` does: check the inputs, load the model, label into the store."""
     from tuilabel.model import load_classifier
@@ -693,7 +700,7 @@ def run_label(
                     store, classifier, itertools.chain.from_iterable(sources), k=k,
                     batch_size=batch_size, fetchers=fetchers, csv_out=csv_out,
                     retry_failed=retry_failed, total=total, progress=on_progress,
-                    stored_photos=stored_photos,
+                    stored_photos=stored_photos, fast_decode=fast_decode,
                 )
         finally:
             if close_csv and csv_out is not None:

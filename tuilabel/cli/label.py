@@ -31,8 +31,9 @@ def label(
         str,
         typer.Option(
             "-m", "--model",
-            help="A keras.applications ImageNet model (vgg16, resnet50, mobilenet_v2, "
-            "efficientnet_b0, ...) or your own Keras model file (.keras/.h5) taking RGB 0..255.",
+            help="efficientnet_lite0 (bundled, no download), a keras.applications ImageNet "
+            "model (vgg16, resnet50, mobilenet_v2, ...) or your own Keras model file "
+            "(.keras/.h5) taking RGB 0..255.",
         ),
     ] = "vgg16",
     k: Annotated[int, typer.Option("-k", help="Labels stored per photo (1-10).")] = 5,
@@ -74,6 +75,11 @@ def label(
     strict: Annotated[
         bool, typer.Option("--strict", help="Stop at the first bad input record (exit 1).")
     ] = False,
+    fast_decode: Annotated[
+        bool, typer.Option("--fast-decode", help="Decode large JPEGs at a reduced scale: "
+                           "faster, but the model sees other pixels than Keras' load_img "
+                           "gives, and may answer differently.")
+    ] = False,
 ) -> None:
     """Label every photo with the model's top-k classes, straight into the store (resumable:
     photos already labeled by the same model are skipped)."""
@@ -85,6 +91,7 @@ def label(
         tweets or [], db=db, model=model, k=k, batch_size=batch_size, fetchers=fetchers,
         csv_path=csv, images=images, weights=weights, classes=classes,
         retry_failed=retry_failed, thumbnails=thumbnails, strict=strict,
+        fast_decode=fast_decode,
     )
     for line in summary.lines():
         err(line)
