@@ -41,9 +41,11 @@ def stderr_is_terminal() -> bool:
 
 @contextmanager
 def progress_bar(description: str, *, total: float | None = None, unit: str = "items",
-                 scale: float = 1.0, enabled: bool | None = None) -> Iterator[_Bar]:
+                 scale: float = 1.0, enabled: bool | None = None,
+                 transient: bool = True) -> Iterator[_Bar]:
     """A bar with count, rate (`unit`/s, the count's rate divided by `scale`), elapsed time
-    and ETA (when `total` is known)."""
+    and ETA (when `total` is known). `transient`: the bar is erased when the work ends (every
+    command prints its own summary after it), instead of staying on screen, finished."""
     if enabled is None:
         enabled = stderr_is_terminal()
     if not enabled:
@@ -74,7 +76,7 @@ def progress_bar(description: str, *, total: float | None = None, unit: str = "i
         TimeRemainingColumn(),
         TextColumn("{task.fields[status]}", markup=False),
     ]
-    progress = Progress(*columns, console=Console(stderr=True), transient=False)
+    progress = Progress(*columns, console=Console(stderr=True), transient=transient)
     with progress:
         task = progress.add_task(visible(description), total=total, status="", rate="")
         bar = _RateBar(progress, task, unit, scale)
