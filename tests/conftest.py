@@ -220,3 +220,29 @@ def run_cli_on_a_terminal(*args: str, cwd: Path | None = None, timeout: float = 
         seen += data
     os.close(master)
     return proc.wait(timeout=timeout), seen.decode(errors="replace")
+
+
+@pytest.fixture
+def tmpfs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs (a disk that fills: see `fill_tmpfs`) of 64 KiB, or of the size given by
+    `@pytest.mark.parametrize("tmpfs", ["4m"], indirect=True)`, unmounted after the test.
+    Needs root (CI runs as root); skipped elsewhere, failed under CI."""
+    size = getattr(request, "param", "64k")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs: {r.stderr}")
+        pytest.skip(f"cannot mount a tmpfs (needs root): {r.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def fill_tmpfs(mount: Path, leave: int) -> None:
+    """Fill the file system at `mount` (with the file `filler`) until `leave` bytes are free."""
+    import shutil
+
+    free = shutil.disk_usage(mount).free
+    (mount / "filler").write_bytes(b"x" * max(0, free - leave))

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
-import subprocess
 
 import pytest
+from conftest import fill_tmpfs as _fill
 from conftest import run_cli
 from labelkit import photo_bytes
 
@@ -23,27 +22,6 @@ def _photos(folder, n: int) -> list[str]:
         p.write_bytes(photo_bytes(("red", "green", "blue")[i % 3], i, "PNG"))
         paths.append(str(p))
     return paths
-
-
-@pytest.fixture
-def tmpfs(tmp_path):
-    """A 64 KiB tmpfs (a disk that fills), unmounted after the test."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        if os.environ.get("CI"):
-            pytest.fail(f"cannot mount a tmpfs: {r.stderr}")
-        pytest.skip(f"cannot mount a tmpfs (needs root): {r.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
-def _fill(mount, leave: int) -> None:
-    """Fill the tmpfs until `leave` bytes are free."""
-    free = shutil.disk_usage(mount).free
-    (mount / "filler").write_bytes(b"x" * max(0, free - leave))
 
 
 def test_csv_after_a_full_disk_and_a_rerun_holds_each_photo_once(tmp_path, tmpfs):

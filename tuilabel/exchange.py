@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import math
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -285,33 +284,9 @@ def export_ratings(ratings: Iterable[RatedImage], out: IO[str], fmt: str) -> Exp
 
 @contextmanager
 def open_output(path: str | None) -> Iterator[IO[str]]:
-    """stdout for None or `-`; else a file written whole or not at all (temp file + rename)."""
-    if path is None or path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise InputError(f"{path} is a folder")
-    if target.exists() and not target.is_file():
-        # A pipe or device (/dev/stdout, >(gzip > x.gz)): written in place; a rename would
-        # replace the device node itself (as root) or fail.
-        try:
-            f = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        except OSError as exc:
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        with f:
-            yield f
-        return
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        f = open(tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with f:
-            yield f
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """stdout for None or `-`; else a file written whole or not at all (temp file + rename,
+    see tuilabel.outfile)."""
+    from tuilabel.outfile import atomic_output
+
+    with atomic_output(path) as out:
+        yield out

@@ -215,7 +215,7 @@ def load_store(db: str | None, rater: str | None = None, model: str | None = Non
     """The ratings of a store (majority or `rater`'s), plus every rating for agreement."""
     from tuilabel.store import open_store
 
-    with open_store(db, create=False) as store:
+    with open_store(db, read_only=True) as store:
         table = read_table(store, model=model)
         name = store.name
     if table.n == 0:

@@ -81,7 +81,7 @@ def export(
     from tuilabel.store import open_store
 
     refuse_output_onto_database(output, db, "--output")
-    with open_store(db, create=False) as store, open_output(output) as out:
+    with open_store(db, read_only=True) as store, open_output(output) as out:
         summary = export_ratings(store.iter_ratings(rater=rater, model=model), out, fmt)
     note = ""
     if summary.left_out:
@@ -96,5 +96,5 @@ def stats(db: DbOption = None) -> None:
     from tuilabel.stats import format_stats
     from tuilabel.store import open_store
 
-    with open_store(db, create=False) as store:
+    with open_store(db, read_only=True) as store:
         print(format_stats(store.stats(), store.name))

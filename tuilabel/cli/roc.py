@@ -103,7 +103,6 @@ def roc(
     import sys
 
     from tuilabel.analysis.report import report_to_dict, run
-    from tuilabel.errors import InputError
     from tuilabel.plots import render_plan, render_report
     from tuilabel.progress import progress_bar
 
@@ -124,10 +123,10 @@ def roc(
     w = width or max(30, size.columns - 1)
     h = height or max(10, min(size.lines - 2, w // 2))
     if output is not None:
-        try:
-            output.write_text(render_report(report, w, h, color=False), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+        from tuilabel.outfile import atomic_output
+
+        with atomic_output(output) as out:  # whole or not at all
+            out.write(render_report(report, w, h, color=False))
     if as_json:
         sys.stdout.write(json.dumps(report_to_dict(report), allow_nan=False) + "\n")
     elif plan:

@@ -51,7 +51,8 @@ class MySQLStore(SQLStore):
 
     def __init__(self, *, host: str, port: int, user: str | None,
                  password: str | bytes | None, database: str,
-                 unix_socket: str | None = None, create: bool = True) -> None:
+                 unix_socket: str | None = None, create: bool = True,
+                 read_only: bool = False) -> None:
         super().__init__()
         if not _DB_NAME.match(database):
             raise StoreError(
@@ -59,6 +60,7 @@ class MySQLStore(SQLStore):
             )
         self.name = MySQLTarget(host, port, user, None, database).name
         self.database = database
+        self.read_only = False  # until the schema is checked (and upgraded where due)
         kwargs: dict[str, Any] = {
             "host": host, "port": port, "charset": "utf8mb4", "autocommit": True,
             "connect_timeout": CONNECT_TIMEOUT,
@@ -89,10 +91,11 @@ class MySQLStore(SQLStore):
                             f"no database {self.name}: run `tuilabel label` or "
                             "`tuilabel load` first"
                         )
-                cur.execute(
-                    f"CREATE DATABASE IF NOT EXISTS `{database}` "
-                    "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-                )
+                if create:
+                    cur.execute(
+                        f"CREATE DATABASE IF NOT EXISTS `{database}` "
+                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                    )
             self.conn.select_db(database)
         except pymysql.MySQLError as exc:
             self.conn.close()
@@ -104,9 +107,16 @@ class MySQLStore(SQLStore):
             "CREATE TABLE IF NOT EXISTS migrations (name VARCHAR(191) PRIMARY KEY, "
             "applied_at VARCHAR(32)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         )
+        self.read_only = read_only
+        if read_only:  # after any upgrade: from here on the server refuses every write
+            self._run("opening the database read-only", self._set_read_only)
+
+    def _set_read_only(self) -> None:
+        if self.read_only:
+            self._execute("SET SESSION TRANSACTION READ ONLY")
 
     @classmethod
-    def from_url(cls, url: str, *, create: bool = True) -> MySQLStore:
+    def from_url(cls, url: str, *, create: bool = True, read_only: bool = False) -> MySQLStore:
         """Open the database a mysql:// URL names (see the module docstring for passwords).
         Raises StoreError for a URL that does not parse, an unreadable ~/.my.cnf or a server
         that refuses; no message holds the password."""
@@ -135,7 +145,8 @@ class MySQLStore(SQLStore):
         user = target.user or (text(cnf["user"]) if cnf.get("user") else None)
         host = target.host or (text(cnf["host"]) if cnf.get("host") else "127.0.0.1")
         return cls(host=host, port=port or 3306, user=user, password=password,
-                   database=target.database, unix_socket=socket, create=create)
+                   database=target.database, unix_socket=socket, create=create,
+                   read_only=read_only)
 
     def _fail(self, action: str, exc: BaseException) -> StoreError:
         if self._transient(exc) == "reconnect":
@@ -189,6 +200,7 @@ class MySQLStore(SQLStore):
         with suppress(Exception):
             self.conn.close()
         self.conn = pymysql.connect(**self._connect_args)
+        self._set_read_only()
 
     def _close(self) -> None:
         self.conn.close()

@@ -7,7 +7,9 @@ another writer before giving up with a clear message.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -28,34 +30,30 @@ class SQLiteStore(SQLStore):
     column_types = {"id": "INTEGER PRIMARY KEY", "int": "INTEGER", "bigint": "INTEGER",
                     "float": "REAL", "str": "TEXT", "text": "TEXT"}
 
-    def __init__(self, path: str | Path, *, busy_seconds: float = BUSY_SECONDS) -> None:
+    def __init__(self, path: str | Path, *, busy_seconds: float = BUSY_SECONDS,
+                 read_only: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
         self.name = str(self.path)
         self.busy_seconds = busy_seconds
+        self.read_only = read_only
+        #: How a read-only URI opens this file (immutable=1 on a read-only file system).
+        self._uri_query = "?mode=ro"
         if self.path.is_dir():
             raise StoreError(f"{self.name} is a folder, not a database file")
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=busy_seconds, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {self.name}: {exc}") from exc
-        self.db = sqlite_utils.Database(conn)
-        self.conn = conn
+        if read_only and self._open_read_only():
+            return
+        self.conn = self._connect(str(self.path), uri=False)
+        self.db = sqlite_utils.Database(self.conn)
         try:
             # Reading the schema first makes a file that is not SQLite fail here, untouched.
-            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            self.conn.execute("PRAGMA foreign_keys = ON")
             # FULL: a rating shown as stored survives even a power loss (0.1 ms more a commit).
-            conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA synchronous = FULL")
             self.db.enable_wal()
         except sqlite3.DatabaseError as exc:
-            conn.close()
-            self._closed = True
-            if "not a database" in str(exc) or "malformed" in str(exc):
-                raise StoreError(f"{self.name} is not a SQLite database") from exc
-            raise self._translate("opening the database", exc) from exc
+            raise self._open_failed(exc) from exc
         self._migrate(
             "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)",
         )
@@ -73,7 +71,8 @@ class SQLiteStore(SQLStore):
         except ImportError:
             return None
         sql, params, _ = self._rating_columns_query(rater, model, k, labels)
-        uri = self.path.resolve().as_uri().replace("file://", "file:", 1) + "?mode=ro"
+        uri = (self.path.resolve().as_uri().replace("file://", "file:", 1)
+               + self._uri_query)
         try:
             with adbc.connect(uri) as conn, conn.cursor() as cur:
                 cur.execute(sql, params or None)
@@ -81,6 +80,64 @@ class SQLiteStore(SQLStore):
         except adbc.Error as exc:
             raise StoreError(f"reading ratings from {self.name} through ADBC failed: "
                              f"{exc}") from exc
+
+    def _connect(self, target: str, *, uri: bool) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(target, timeout=self.busy_seconds, isolation_level=None,
+                                   check_same_thread=False, uri=uri)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {self.name}: {exc}") from exc
+
+    def _open_failed(self, exc: sqlite3.DatabaseError) -> StoreError:
+        self.conn.close()
+        self._closed = True
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            return StoreError(f"{self.name} is not a SQLite database")
+        return self._translate("opening the database", exc)
+
+    def _open_read_only(self) -> bool:
+        """Open for reading only (stats, export, roc): `mode=ro`, so nothing is ever written,
+        not even a schema into an empty file; on a read-only file system, where a WAL
+        database cannot be opened so (no -shm file can be made), `immutable=1`, which reads
+        the file as it stands (SQLite's URI filenames, https://sqlite.org/uri.html).
+        Returns False when the database needs an upgrade (a migration) and may be written:
+        then it is opened to write, and upgraded, as every older database is."""
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            raise StoreError(f"{self.name} is an empty file, not a tuilabel database: run "
+                             "`tuilabel label` or `tuilabel load` first")
+        base = "file:" + urllib.parse.quote(str(self.path.absolute()))
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            self._uri_query = query
+            self.conn = self._connect(base + query, uri=True)
+            self._closed = False
+            try:
+                tables = {row[0] for row in self.conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+                break
+            except sqlite3.OperationalError as exc:  # a WAL database on a read-only disk
+                if query.endswith("immutable=1"):
+                    raise self._open_failed(exc) from exc
+                self.conn.close()
+            except sqlite3.DatabaseError as exc:
+                raise self._open_failed(exc) from exc
+        self.db = sqlite_utils.Database(self.conn)
+        if "migrations" not in tables or "images" not in tables:
+            self.close()
+            raise StoreError(f"{self.name} is not a tuilabel database (no images table)")
+        if self._pending_read_only():
+            self.close()
+            if os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK):
+                self._closed = False
+                return False
+            raise StoreError(f"{self.name} was made by an older tuilabel and cannot be "
+                             "upgraded here (read-only): open it once where it can be written")
+        return True
+
+    def _pending_read_only(self) -> list[str]:
+        from tuilabel.store.schema import MIGRATIONS
+
+        done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
+        return [m.name for m in MIGRATIONS if m.name not in done]
 
     def _translate(self, action: str, exc: BaseException) -> StoreError:
         if "locked" in str(exc) or "busy" in str(exc):

@@ -162,11 +162,11 @@ def collect_to_path(paths: Sequence[str], output: str | None, *, fraction: float
                 out.flush()
             else:
                 assert output is not None  # (to_stdout otherwise)
-                try:
-                    fh = open(output, "wb")  # noqa: SIM115
-                except OSError as exc:
-                    raise InputError(f"cannot write {output}: {exc.strerror}") from None
-                with fh:
+                from tuilabel.outfile import atomic_output
+
+                # Whole or not at all (a full disk leaves no cut file); Ctrl-C keeps the
+                # records kept so far, each whole.
+                with atomic_output(output, binary=True, keep_on_interrupt=True) as fh:
                     collect(files, fh, stats, fraction=fraction, limit=limit, seed=seed,
                             thumbnails=thumbnails, strict=strict, max_line=max_line,
                             on_batch=report if progress else None)
