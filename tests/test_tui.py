@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_tui_support import fill_store, ratings, run, saved, settle, until
+from test_tui_support import fill_store, rate, ratings, run, saved, settle, until
 
 from tuilabel.images import Fetcher
 from tuilabel.tui.factory import make_score_app, open_store_thread
@@ -32,7 +32,7 @@ def test_keys_store_ratings(db_url, tmp_path):
             shown = []
             for key in "jklx":
                 shown.append(app.session.current.id)
-                await pilot.press(key)
+                await rate(pilot, app, key)
                 await settle(pilot, app)
             await saved(pilot, app)
             assert ratings(db_url) == dict(zip(shown, ["top1", "top5", "none", "unrateable"],
@@ -104,20 +104,20 @@ def test_two_raters_never_get_the_same_photo(db_url, tmp_path):
     store_a, app_a = build(db_url, rater="alice")
     store_b, app_b = build(db_url, rater="bob")
 
-    async def rate(app, n):
+    async def rate_photos(app, n):
         seen = []
         async with app.run_test(size=(100, 30)) as pilot:
             for _ in range(n):
                 await settle(pilot, app)
                 seen.append(app.session.current.id)
                 seen.extend(img.id for img in app.session.queue)  # claimed ahead, too
-                await pilot.press("j")
+                await rate(pilot, app, "j")
             await saved(pilot, app)
             await pilot.press("q")
         return seen
 
     async def both():
-        return await asyncio.gather(rate(app_a, 6), rate(app_b, 6))
+        return await asyncio.gather(rate_photos(app_a, 6), rate_photos(app_b, 6))
 
     try:
         seen_a, seen_b = asyncio.run(both())
@@ -161,9 +161,9 @@ def test_reopening_continues_where_the_rater_stopped(db_url, tmp_path):
             async with app.run_test(size=(100, 30)) as pilot:
                 await settle(pilot, app)
                 assert app.session.current.id == expected_first
-                await pilot.press("j")
+                await rate(pilot, app, "j")
                 await settle(pilot, app)
-                await pilot.press("j")
+                await rate(pilot, app, "j")
                 await saved(pilot, app)
                 # no q: the app is torn down as if the connection dropped
 
@@ -268,10 +268,12 @@ def test_roc_screen_shows_the_ratings_so_far_and_refreshes(sqlite_url, tmp_path,
         async with app.run_test(size=(120, 40)) as pilot:
             for key in "jjll":  # scores 0.9, 0.85 right; 0.8, 0.75 wrong: AUC 1
                 await settle(pilot, app)
-                await pilot.press(key)
+                await rate(pilot, app, key)
             await saved(pilot, app)
             await pilot.press("r")
-            await until(pilot, lambda: "AUC 1.000" in text(), timeout=60, what="the ROC")
+            # (the screen can be drawn in more than one frame: wait for the whole of it)
+            await until(pilot, lambda: "AUC 1.000" in text() and "photos rated" in text(),
+                        timeout=60, what="the ROC")
             assert "4 photos rated (2 top-1 right, 2 not)" in text(), text()
             assert "FPR" in text() and "Youden" in text()
             assert "Hanley-McNeil" in text() and "4 rated so far" in text()  # the plan line

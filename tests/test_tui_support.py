@@ -78,6 +78,17 @@ async def settle(pilot, app) -> None:
     await until(pilot, shown, what="the current photo to be drawn")
 
 
+async def rate(pilot, app, key: str) -> None:
+    """Press a rating key and wait until the app has taken it (the rating is recorded).
+
+    Pilot's own wait after a key press guesses from CPU time whether the app is idle, which a
+    busy machine fools; the next key could then reach a photo still loading, where j/k/l are
+    refused."""
+    before = len(app.session.history)
+    await pilot.press(key)
+    await until(pilot, lambda: len(app.session.history) > before, what=f"{key!r} to be taken")
+
+
 async def saved(pilot, app) -> None:
     """Wait until every rating made so far is committed."""
     await until(pilot, lambda: all(e.rating_id.done() for e in app.session.history),
