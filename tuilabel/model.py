@@ -221,22 +221,17 @@ def keras_cache_dirs() -> list[Path]:
     return dirs
 
 
-def file_md5(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.md5(usedforsecurity=False)
+def file_md5(path: Path) -> str:
+    """The file's MD5 (hex), read in chunks by `hashlib.file_digest`."""
     with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, lambda: hashlib.md5(usedforsecurity=False)).hexdigest()
 
 
 def file_digest(path: Path, expected: str) -> str:
     """The file's MD5, or SHA-256 when `expected` has SHA-256's length (Keras uses both)."""
     if len(expected) == 64:
-        h = hashlib.sha256()
         with path.open("rb") as f:
-            while block := f.read(1 << 20):
-                h.update(block)
-        return h.hexdigest()
+            return hashlib.file_digest(f, "sha256").hexdigest()
     return file_md5(path)
 
 

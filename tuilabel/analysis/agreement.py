@@ -1,8 +1,9 @@
 """How much raters agree: Cohen's kappa per pair of raters, weighted kappa, full agreement.
 
 Only the three ordered verdicts count (top1 < top5 < none); `unrateable` ratings are left
-out. The weighted kappa uses linear disagreement weights |i - j| / 2, so saying top5 where the
-other said top1 costs half of saying none.
+out. The weighted kappa uses linear disagreement weights (|i - j|), so saying top5 where the
+other said top1 costs half of saying none. Both kappas are scikit-learn's
+`cohen_kappa_score` (imported only when two raters rated the same photos).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 
 from tuilabel.analysis.data import UNRATEABLE, RatingTable
 
-_LINEAR = np.abs(np.subtract.outer(np.arange(3), np.arange(3))) / 2.0
+#: The 9 cells of a 3x3 table as (row verdict, column verdict) pairs, for cohen_kappa_score.
+_ROWS, _COLS = np.divmod(np.arange(9), 3)
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,24 @@ class Agreement:
 
 
 def kappas(table: np.ndarray) -> tuple[float | None, float | None]:
-    """(Cohen's kappa, linearly weighted kappa) of a 3x3 table of counts."""
+    """(Cohen's kappa, linearly weighted kappa) of a 3x3 table of counts (rows: one rater's
+    verdicts, columns: the other's), by `sklearn.metrics.cohen_kappa_score` with the cells'
+    counts as sample weights. Both are None when undefined: no ratings, or both raters always
+    gave one same verdict (the chance agreement is then 1)."""
     t = np.asarray(table, dtype=np.float64)
     n = t.sum()
     if n == 0:
         return None, None
-    p = t / n
-    expected = np.outer(p.sum(axis=1), p.sum(axis=0))
-    pe = float(np.trace(expected))
-    kappa = (float(np.trace(p)) - pe) / (1.0 - pe) if pe < 1.0 - 1e-12 else None
-    we = float((_LINEAR * expected).sum())
-    weighted = 1.0 - float((_LINEAR * p).sum()) / we if we > 1e-12 else None
-    return kappa, weighted
+    expected = np.outer(t.sum(axis=1), t.sum(axis=0)) / (n * n)
+    if float(np.trace(expected)) > 1.0 - 1e-12:
+        return None, None
+    from sklearn.metrics import cohen_kappa_score
+
+    weight = t.ravel()
+    kappa = cohen_kappa_score(_ROWS, _COLS, labels=[0, 1, 2], sample_weight=weight)
+    weighted = cohen_kappa_score(_ROWS, _COLS, labels=[0, 1, 2], weights="linear",
+                                 sample_weight=weight)
+    return float(kappa), float(weighted)
 
 
 def agreement(table: RatingTable) -> Agreement | None:
