@@ -419,3 +419,31 @@ def test_an_older_database_is_upgraded_and_its_ratings_kept(tmp_path):
         assert (r.image.id, r.verdict, r.blind, r.image.text) == (ids[0], "top5", False, None)
         names = {row[0] for row in s._rows("SELECT name FROM migrations")}
     assert {"0002_ratings_blind", "0003_images_text", "0004_images_queue_class"} <= names
+
+
+def test_grid_tiles_use_the_terminals_pixel_graphics(sqlite_url, tmp_path):
+    """Tiles are the single view's photo pane: with Sixel each tile holds a Sixel picture of
+    its own box (cells x the cell size), placed by that pane."""
+    from tuilabel.tui.graphics import Display
+
+    ids = fill(sqlite_url, tmp_path / "photos", [("tabby", 0.9)] * 4)
+    store, app = build(sqlite_url, grid=(2, 2),
+                       display=Display(graphics="sixel", cell_px=(8, 16)))
+
+    async def scenario():
+        async with app.run_test(size=(100, 40)) as pilot:
+            await page_drawn(pilot, app)
+            tiles = app.grid.view.tiles
+            pictures = [t.photo.picture for t in tiles]
+            assert all(p is not None and p.graphics == "sixel" and p.payload.startswith("\x1bP")
+                       for p in pictures)
+            cols, rows = app.grid.view.tile_size()
+            assert all(p.box == (cols, rows) and p.pixels[0] <= cols * 8 for p in pictures)
+            await pilot.press("enter")
+            await pages_saved(pilot, app)
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+    assert ratings(sqlite_url) == {i: "top1" for i in ids}

@@ -16,12 +16,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.strip import Strip
 from textual.timer import Timer
@@ -37,7 +35,13 @@ from tuilabel.tui.pages import Page, PageSession, claim_page
 from tuilabel.tui.picture import Rendered
 from tuilabel.tui.screens import TweetTextScreen
 from tuilabel.tui.text import clean
-from tuilabel.tui.widgets import InfoPanel, PhotoView, StatusLine, format_duration
+from tuilabel.tui.widgets import (
+    InfoPanel,
+    PhotoView,
+    StatusLine,
+    forget_kitty,
+    format_duration,
+)
 from tuilabel.verdicts import VERDICT_TABLE
 from tuilabel.verdicts import verdict as verdict_of
 
@@ -56,79 +60,94 @@ def tile_cells(app: ScoreApp, image: Image, size: tuple[int, int]) -> Rendered |
     return app.preloader.get(image.id, size)
 
 
-class GridView(Widget):
-    """The tiles of one page: a header row (number and verdict, in the verdict's colour) over
-    each photo. Drawing a line joins the pre-built cell rows of the tiles beside each other."""
+class Tile(Vertical):
+    """One tile: a header row (its number and verdict, in the verdict's colour) over a photo
+    pane, the same `PhotoView` as the single view's (half-block cells, Sixel or Kitty)."""
 
     DEFAULT_CSS = """
-    GridView { width: 1fr; height: 1fr; }
+    Tile { width: 1fr; height: 1fr; }
+    Tile > Static { height: 1; width: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="tile-head")
+        yield PhotoView()
+
+    @property
+    def photo(self) -> PhotoView:
+        return self.query_one(PhotoView)
+
+    def head(self, text: Text) -> None:
+        self.query_one(".tile-head", Static).update(text, layout=False)
+
+
+class GridView(Grid):
+    """The tiles of one page, `columns` x `rows`; a tile without a photo stays blank."""
+
+    DEFAULT_CSS = """
+    GridView { width: 1fr; height: 1fr; grid-gutter: 0 1; }
     """
 
     def __init__(self, columns: int, rows: int, **kwargs) -> None:
         super().__init__(**kwargs)
         self.columns, self.rows = columns, rows
+        self.styles.grid_size_columns = columns
+        self.styles.grid_size_rows = rows
         self.page: Page | None = None
         self.selected: int | None = None
-        self.message: list[str] = []
-        self.cells: dict[int, list[Strip]] = {}  # image id -> the tile photo's strips
+        #: image id -> the tile's rendering (at tile_size()) shown for it.
+        self.cells: dict[int, Rendered] = {}
+
+    def compose(self) -> ComposeResult:
+        for _ in range(self.columns * self.rows):
+            yield Tile()
+
+    @property
+    def tiles(self) -> list[Tile]:
+        return list(self.query(Tile))
 
     def tile_size(self) -> tuple[int, int]:
-        """(columns, rows) of a tile's photo: the widget split evenly, a gap column between
-        tiles, a header row above each photo."""
-        width, height = self.size.width, self.size.height
-        cols = max(1, (width - (self.columns - 1)) // self.columns)
-        rows = max(1, height // self.rows - 1)
-        return cols, rows
+        """(columns, rows) of a tile's photo pane (all tiles are the same size)."""
+        size = self.tiles[0].photo.size
+        return size.width, size.height
 
-    def show(self, page: Page | None, cells: dict[int, list[Strip]],
-             message: list[str] | None = None) -> None:
-        self.page, self.cells, self.message = page, cells, message or []
-        self.refresh()
-
-    def _header(self, index: int, width: int) -> Strip:
+    def header(self, index: int) -> Text:
         assert self.page is not None
         row = verdict_of(self.page.verdicts[index])
         mark = "▶" if index == self.selected else " "
-        text = f"{mark}{index + 1:>2} {row.word}"
-        style = Style.parse(f"bold black on {row.colour}")
-        return Strip([Segment(text[:width].ljust(width), style)], width)
+        return Text(f"{mark}{index + 1:>2} {row.word}", style=f"bold black on {row.colour}")
 
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        page = self.page
-        if page is None:
-            lines = render_message(self.message, width, self.size.height, style="bold")
-            return lines[y] if y < len(lines) else Strip.blank(width)
-        tile_w, photo_h = self.tile_size()
-        tile_h = photo_h + 1
-        tile_row, line = divmod(y, tile_h)
-        if tile_row >= self.rows:
-            return Strip.blank(width)
-        parts: list[Strip] = []
-        gap = Strip.blank(1)
-        for col in range(self.columns):
-            index = tile_row * self.columns + col
-            if col:
-                parts.append(gap)
-            if index >= len(page.images):
-                parts.append(Strip.blank(tile_w))
-            elif line == 0:
-                parts.append(self._header(index, tile_w))
-            else:
-                strips = self.cells.get(page.images[index].id)
-                if strips is None or line - 1 >= len(strips):
-                    parts.append(Strip.blank(tile_w) if line - 1 != photo_h // 2 else
-                                 Strip([Segment("loading…".center(tile_w)[:tile_w],
-                                                Style(dim=True))], tile_w))
-                else:
-                    parts.append(strips[line - 1].adjust_cell_length(tile_w))
-        return Strip.join(parts).adjust_cell_length(width)
+    def show(self, page: Page | None, cells: dict[int, Rendered]) -> None:
+        """Put `page` in the tiles: the pictures in `cells` where ready, "loading…" else."""
+        self.page, self.cells = page, cells
+        size = self.tile_size()
+        for index, tile in enumerate(self.tiles):
+            image = page.images[index] if page is not None and index < len(page.images) else None
+            if image is None:
+                tile.head(Text(""))
+                tile.photo.show([])
+                continue
+            tile.head(self.header(index))
+            rendered = cells.get(image.id)
+            if rendered is not None:
+                tile.photo.show(rendered.picture, (image.id, size))
+            elif tile.photo.shown is None or tile.photo.shown[0] != image.id:
+                tile.photo.show(render_message(["loading…"], *size, style="dim"))
 
-    def on_resize(self) -> None:
-        screen = self.screen
-        if isinstance(screen, GridScreen):
-            screen.prepare()
-            screen.draw()
+    def put(self, rendered: Rendered) -> None:
+        """A tile's picture arrived: draw it where its photo is on the page."""
+        if self.page is None:
+            return
+        for index, image in enumerate(self.page.images):
+            if image.id == rendered.image_id:
+                self.cells[image.id] = rendered
+                self.tiles[index].photo.show(rendered.picture, (image.id, rendered.size))
+
+    def mark(self) -> None:
+        """Redraw the headers (a verdict or the selection changed)."""
+        if self.page is not None:
+            for index, tile in enumerate(self.tiles[: len(self.page.images)]):
+                tile.head(self.header(index))
 
 
 class Banner(Widget):
@@ -169,6 +188,7 @@ class GridScreen(Screen[None]):
     BINDINGS = _grid_bindings()
     DEFAULT_CSS = """
     GridScreen #grid-status { height: 1; }
+    GridScreen #grid-message { height: 1fr; content-align: center middle; display: none; }
     GridScreen #grid-progress { height: 1; width: 48; }
     GridScreen StatusLine { height: 1; width: 1fr; }
     """
@@ -181,6 +201,7 @@ class GridScreen(Screen[None]):
         self.pages = PageSession(cols * rows)
         self._claiming = False
         self._digits = ""
+        self._relayout_pending = False
         self._digit_timer: Timer | None = None
 
     # -- layout ---------------------------------------------------------------------------
@@ -188,6 +209,7 @@ class GridScreen(Screen[None]):
         cols, rows = self.settings.grid_size
         yield Banner(id="banner")
         yield GridView(cols, rows, id="grid")
+        yield Static(id="grid-message")
         with Horizontal(id="grid-status"):
             yield Static(id="grid-progress")
             yield StatusLine(id="grid-say")
@@ -245,9 +267,11 @@ class GridScreen(Screen[None]):
     # -- drawing --------------------------------------------------------------------------
     def prepare(self) -> None:
         """Ask the worker for the tiles of the page shown and the pages ahead (in order)."""
-        if self.view.size.width <= 0 or self.view.size.height <= 0:
-            return  # not laid out yet: the first resize prepares
+        if not self.is_mounted:
+            return
         size = self.view.tile_size()
+        if size[0] <= 0 or size[1] <= 0:
+            return  # not laid out yet: the first resize prepares
         pages = [p for p in (self.pages.shown, self.pages.current) if p] + list(self.pages.ahead)
         priority = 0
         wanted: list[int] = []
@@ -256,7 +280,8 @@ class GridScreen(Screen[None]):
                 self.score.preloader.request(image, size, priority)
                 wanted.append(image.id)
                 priority += 1
-        self.score.preloader.keep_only(wanted, size)
+        dropped = self.score.preloader.keep_only(wanted, size)
+        self.score.write_terminal("".join(forget_kitty(r.picture) for r in dropped))
 
     def draw(self) -> None:
         """Put the page shown on screen from the tiles built so far."""
@@ -264,19 +289,23 @@ class GridScreen(Screen[None]):
         if not self.is_mounted:
             return
         view = self.view
+        message = self.query_one("#grid-message", Static)
         if page is None:
             banner = "all done" if not self.pages.more_available else "…"
             self.query_one(Banner).set_label(banner, "dim")
             lines = (["Finding a page of photos…"] if self.pages.more_available
                      else self._nothing_left())
-            view.show(None, {}, lines)
+            message.update(Text("\n".join(lines), style="bold", justify="center"))
+            view.show(None, {})
+            view.display, message.display = False, True
             return
+        view.display, message.display = True, False
         size = view.tile_size()
         cells = {}
         for image in page.images:
             rendered = tile_cells(self.score, image, size)
             if rendered is not None:
-                cells[image.id] = rendered.strips
+                cells[image.id] = rendered
         style = "bold" if not self.pages.back else "bold cyan"
         self.query_one(Banner).set_label(clean(page.label, 120).replace("_", " "), style)
         view.show(page, cells)
@@ -298,10 +327,21 @@ class GridScreen(Screen[None]):
         if page is None or rendered.size != self.view.tile_size():
             return
         if any(img.id == rendered.image_id for img in page.images):
-            self.view.cells[rendered.image_id] = rendered.strips
-            self.view.refresh()
+            self.view.put(rendered)
             if all(i.id in self.view.cells for i in page.images):
                 self._frame(page)
+
+    def on_photo_view_resized(self, message: PhotoView.Resized) -> None:
+        """The tiles changed size (all at once): render the pages again, once."""
+        message.stop()
+        if not self._relayout_pending:
+            self._relayout_pending = True
+            self.call_after_refresh(self._relayout)
+
+    def _relayout(self) -> None:
+        self._relayout_pending = False
+        self.prepare()
+        self.draw()
 
     def _nothing_left(self) -> list[str]:
         s = self.score.session
@@ -351,7 +391,7 @@ class GridScreen(Screen[None]):
             return
         verdict = page.cycle(number - 1)
         self.view.selected = number - 1
-        self.view.refresh()
+        self.view.mark()
         self.say(f"tile {number}: {verdict_of(verdict).word}", verdict_of(verdict).colour)
 
     def action_store_page(self) -> None:
