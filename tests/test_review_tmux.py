@@ -30,11 +30,12 @@ def tmux():
     t.kill()
 
 
-def _until(check, what, timeout=20.0):
+def _until(check, what, timeout=20.0, tmux=None):
     deadline = time.monotonic() + timeout
     while not (got := check()):
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            screen = tmux.screen() if tmux is not None else ""
+            raise AssertionError(f"timed out waiting for {what}; screen:\n{screen}")
         time.sleep(0.1)
     return got
 
@@ -72,7 +73,7 @@ def test_grid_review_in_tmux(tmux, tmp_path):
     tmux("send-keys", "-t", "score", "1")
     tmux("send-keys", "-t", "score", "Enter")
     _until(lambda: sorted(ratings(db).values()) == ["none", "top1", "top5", "top5"],
-           "the re-rating (tile 1: top1 -> top5)")
+           "the re-rating (tile 1: top1 -> top5)", tmux=tmux)
     assert len(ratings(db)) == 4
     # the tiger_cat page; g: the single view, blind: labels without scores or bars
     tmux("send-keys", "-t", "score", "g")

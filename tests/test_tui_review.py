@@ -446,4 +446,4 @@ def test_grid_tiles_use_the_terminals_pixel_graphics(sqlite_url, tmp_path):
         run(scenario())
     finally:
         store.close()
-    assert ratings(sqlite_url) == {i: "top1" for i in ids}
+    assert ratings(sqlite_url) == dict.fromkeys(ids, "top1")

@@ -171,7 +171,8 @@ class Banner(Widget):
 def _grid_bindings() -> list[BindingType]:
     out: list[BindingType] = [Binding(str(d % 10), f"tile({d % 10})", str(d % 10), show=False)
            for d in range(1, 11)]
-    out.append(Binding("enter", "store_page", "store page", priority=True))
+    # (Not a priority binding: those run on arrival, ahead of keys typed before them.)
+    out.append(Binding("enter", "store_page", "store page"))
     names = {"undo": ("undo_page", "undo page"), "back": ("page_back", "back"),
              "forward": ("page_forward", "fwd"), "grid": ("close_grid", "single view"),
              "text": ("text", "text")}
