@@ -94,3 +94,37 @@ def test_stats_in_tmux_leaves_the_clipboard_alone(tmp_path):
         assert "Hacked" not in buffers and buffers.strip() == ""
     finally:
         tmux("kill-server", check=False)
+
+
+def _stdout_on_a_terminal(*args: str) -> tuple[int, bytes]:
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm-256color", "TUILABEL_DEBUG": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "tuilabel", *args], cwd=REPO, env=env,
+                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    return proc.wait(timeout=60), seen
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv"])
+def test_export_to_a_terminal_makes_escapes_visible_and_to_a_file_keeps_them(tmp_path, fmt):
+    db = _hostile_db(tmp_path)
+    code, seen = _stdout_on_a_terminal("export", "--db", db, "--format", fmt)
+    assert code == 0
+    assert b"\x1b" not in seen and b"\x07" not in seen
+    assert b"cat\\x1b[2J" in seen  # the label
+    if fmt == "csv":  # (the TSV has no rater column)
+        assert SHOWN_OSC52.encode() in seen
+    r = run_cli("export", "--db", db, "--format", fmt)  # a pipe: the data as stored
+    assert f"cat{CLEAR}" in r.stdout

@@ -287,6 +287,7 @@ def open_output(path: str | None) -> Iterator[IO[str]]:
     """stdout for None or `-`; else a file written whole or not at all (temp file + rename,
     see tuilabel.outfile)."""
     from tuilabel.outfile import atomic_output
+    from tuilabel.text import for_terminal
 
     with atomic_output(path) as out:
-        yield out
+        yield for_terminal(out)  # on a terminal, escape sequences in the data made visible

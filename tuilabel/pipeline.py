@@ -629,7 +629,9 @@ def stream_for_csv(path: str | None) -> tuple[TextIO | None, bool]:
     if path is None:
         return None, False
     if path == "-":
-        return sys.stdout, False
+        from tuilabel.text import for_terminal
+
+        return for_terminal(sys.stdout), False
     try:
         f = open(path, "a+b" if os.path.exists(path) else "w+b")  # noqa: SIM115
         if f.seek(0, os.SEEK_END) and os.path.isfile(path):

@@ -15,6 +15,7 @@ standard library so that every layer may use it.
 from __future__ import annotations
 
 import re
+from typing import IO, Any, TypeVar
 
 #: C0 and C1 control characters and DEL (category Cc), the Unicode bidirectional embedding,
 #: override, isolate and mark characters, and the line and paragraph separators: everything
@@ -47,3 +48,35 @@ def visible(value: object, *, lines: bool = False) -> str:
 def has_control(value: object) -> bool:
     """Whether `str(value)` holds a character that `visible` would escape."""
     return CONTROL.search(str(value)) is not None
+
+
+class VisibleWriter:
+    """A text stream that writes through `visible(..., lines=True)`: for data formats (an
+    export, CSV rows) printed to a terminal, where an escape sequence in a field would act on
+    it. Written to a file or a pipe the data is left as it is (it is data for other programs);
+    see `for_terminal`."""
+
+    def __init__(self, target: IO[str]) -> None:
+        self._target = target
+
+    def write(self, text: str) -> int:
+        self._target.write(visible(text, lines=True))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+
+S = TypeVar("S", bound=IO[Any])
+
+
+def for_terminal(stream: S) -> S:
+    """`stream` itself, or a `VisibleWriter` over it (same interface) when it is a
+    terminal."""
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        tty = False
+    return VisibleWriter(stream) if tty else stream  # type: ignore[return-value]
+
+
