@@ -65,21 +65,40 @@ class SQLiteStore(SQLStore):
         go straight into Arrow columns, with no Python object per value (on a million ratings
         several times faster than `fetchall()`). None when `adbc-driver-sqlite` is not
         installed. Column types are as SQLite holds them (ADBC infers them from the values);
-        the reader casts. Raises StoreError when the driver fails."""
+        the reader casts. Raises StoreError when the driver fails.
+
+        ADBC's low-level API is used, not its DB-API module, which imports pyarrow.dataset
+        (and through it pandas, when installed): a second of CPU at every start."""
         try:
-            import adbc_driver_sqlite.dbapi as adbc
+            import adbc_driver_manager
+            import adbc_driver_sqlite
+            import pyarrow
         except ImportError:
             return None
         sql, params, _ = self._rating_columns_query(rater, model, k, labels)
         uri = (self.path.resolve().as_uri().replace("file://", "file:", 1)
                + self._uri_query)
+        opened: list[Any] = []
         try:
-            with adbc.connect(uri) as conn, conn.cursor() as cur:
-                cur.execute(sql, params or None)
-                return cur.fetch_arrow_table()
-        except adbc.Error as exc:
+            db = adbc_driver_sqlite.connect(uri)
+            opened.append(db)
+            conn = adbc_driver_manager.AdbcConnection(db)
+            opened.append(conn)
+            stmt = adbc_driver_manager.AdbcStatement(conn)
+            opened.append(stmt)
+            stmt.set_sql_query(sql)
+            if params:
+                stmt.prepare()
+                stmt.bind(pyarrow.record_batch([pyarrow.array([p]) for p in params],
+                                               names=[f"p{i}" for i in range(len(params))]))
+            handle, _ = stmt.execute_query()
+            return pyarrow.RecordBatchReader._import_from_c(handle.address).read_all()
+        except adbc_driver_manager.Error as exc:
             raise StoreError(f"reading ratings from {self.name} through ADBC failed: "
                              f"{exc}") from exc
+        finally:
+            for handle_ in reversed(opened):
+                handle_.close()
 
     def _connect(self, target: str, *, uri: bool) -> sqlite3.Connection:
         try:
