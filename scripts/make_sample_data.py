@@ -30,7 +30,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "sample_data"
 PHOTOS = OUT / "photos"
-REL = "sample_data/photos"  # photo paths in the tweets are relative to the repo root
+#: Photo paths in the tweets are relative to tweets.jsonl's folder (tuilabel resolves them
+#: against the file that holds them), so `label` works from any folder.
+REL = "photos"
+#: In images.txt they are relative to the current folder (the repo root, in the README).
+LIST_REL = "sample_data/photos"
 
 #: name -> (SHA-256 of the file as its package ships it, what it shows). The ImageNet class
 #: each must have in its top 5 is in sample_data/README.md and tests/test_sample_data.py.
@@ -145,7 +149,7 @@ def main() -> int:
             f.write(json.dumps(record) + "\n")
     (OUT / "images.txt").write_text(
         "# one image per line: local paths (relative to the current folder) or URLs\n"
-        + "".join(f"{REL}/{n}\n" for n in ("coffee.png", "camera.png", "grace_hopper.jpg")),
+        + "".join(f"{LIST_REL}/{n}\n" for n in ("coffee.png", "camera.png", "grace_hopper.jpg")),
         encoding="utf-8",
     )
     for name in PHOTOS_USED:

@@ -141,7 +141,9 @@ def test_label_long_names_and_absurd_tweet_ids_do_not_stop_a_mysql_run(mysql_url
     deep = tmp_path / ("a_folder_with_a_long_name_" * 3) / "grace_hopper.jpg"
     deep.parent.mkdir()
     deep.write_bytes((REPO / "sample_data" / "photos" / "grace_hopper.jpg").read_bytes())
-    tweets = (REPO / "sample_data" / "tweets.jsonl").read_text().splitlines()
+    # The sample's photo paths are relative to its own folder: absolute in the copies made here.
+    tweets = (REPO / "sample_data" / "tweets.jsonl").read_text().replace(
+        '"photos/', f'"{REPO / "sample_data" / "photos"}/').splitlines()
     hostile = tweets[1].replace('"1000000000000000002"', '"' + "9" * 100 + '"')
     assert hostile != tweets[1]
     f = tmp_path / "hostile.jsonl"

@@ -13,20 +13,25 @@ Reason tokens (`FetchError.reason`):
                without Location...; any 5xx is http_5xx), too_large, empty (0 bytes or 204),
                bad_scheme (not http/https/file, also via a redirect), bad_url (malformed),
                not_found (local file missing), io (local file unreadable, a directory)
-    decoding   not_image, truncated (also corrupt data), decompression_bomb, unsupported
-               (a mode or codec Pillow cannot convert, an unexpected Pillow error), empty
+    decoding   not_image, truncated (also corrupt data), decompression_bomb (too many pixels,
+               or a PNG text or ICC chunk that inflates past Pillow's limit), unsupported (an
+               image format Pillow cannot read, such as HEIC or JPEG XL, named in the detail;
+               a mode or codec Pillow cannot convert; an unexpected Pillow error), empty
 
 `decode_image` raises only DecodeError (besides MemoryError and interrupts), `Fetcher.fetch` only
 FetchError, so callers can record `exc.reason` / `exc.detail` and move on. Details name the
-host, never the URL's query string.
+host, never the URL's query string. Warnings Pillow issues while decoding (corrupt EXIF, say)
+are never printed: `decode_image` hands them to its caller to count.
 
 Sizes follow Keras: `size` is `(height, width)`, like `keras.utils.load_img(target_size=...)`,
 and resizing is nearest-neighbour, as `load_img` does by default (checked against Keras 3.15's
 `keras/src/utils/image_utils.py`). By default a model is fed exactly what the Keras
 documentation's snippet feeds it (`img_to_array(load_img(path, target_size=size))`), bit for bit
 (tests/test_images_keras.py checks it on real JPEGs). Differences from `load_img`, on purpose,
-where Keras' result is not the photo a person sees: EXIF orientation is applied, alpha is
-composited on white (Keras drops it), 16-bit greyscale is scaled to 8 bits (Pillow clips it).
+where Keras' result is not the photo a person sees: EXIF orientation is applied, transparency
+is composited on white in every mode (Keras drops it): an alpha band, a palette's alpha, or a
+transparent colour (PNG tRNS) in 1/2/4/8/16-bit greyscale and RGB; 16-bit greyscale is scaled
+to 8 bits (Pillow clips it) unless it holds 8-bit values.
 
 `fast=True` is the explicit faster decode: a JPEG at least twice the target size is decoded at a
 reduced DCT scale with `Image.draft()` first (libjpeg's 1/2, 1/4 or 1/8 scaling), which changes
@@ -49,9 +54,10 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -460,29 +466,142 @@ def _short(exc: BaseException) -> str:
 
 _WHITE = (255, 255, 255)
 
+#: Pillow's words for a compressed chunk that inflates past its limit (PNG zTXt/iTXt/iCCP), the
+#: decompression bomb that is not about pixels.
+_BOMB_WORDS = ("decompressed data too large", "too much memory used in text chunks")
+
+#: Words of Pillow errors that mean "this format or codec cannot be read here".
+_UNSUPPORTED_WORDS = ("not available", "not supported", "ghostscript", "handler",
+                      "unsupported", "cannot identify")
+
+#: Image formats Pillow may not read, by their first bytes: (test, name, Pillow's id for the
+#: format when a plugin may provide it, what to do).
+_UNREADABLE_FORMATS: tuple[tuple[Callable[[bytes], bool], str, str | None, str], ...] = (
+    (lambda d: d[4:8] == b"ftyp" and d[8:12] in (b"heic", b"heix", b"hevc", b"hevx", b"heim",
+                                                  b"heis", b"mif1", b"msf1"),
+     "HEIF/HEIC", "HEIF", "convert it to JPEG (or install pillow-heif)"),
+    (lambda d: d[4:8] == b"ftyp" and d[8:12] in (b"avif", b"avis"),
+     "AVIF", "AVIF", "this Pillow lacks libavif; install a Pillow wheel with AVIF support"),
+    (lambda d: d.startswith((b"\xff\x0a", b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
+     "JPEG XL", "JXL", "convert it to JPEG or PNG (or install pillow-jxl-plugin)"),
+    (lambda d: d.startswith(b"%PDF"), "PDF", None, "render its pages to PNG first"),
+    (lambda d: b"<svg" in d[:2048].lower(), "SVG", None, "render it to PNG first"),
+)
+
+
+def _unreadable_format(data: bytes) -> tuple[str, str] | None:
+    """(format name, what to do) for an image format this Pillow cannot read, known by its
+    bytes; (name, "") when Pillow has the format's plugin (so the data must be damaged)."""
+    for test, name, pillow_id, todo in _UNREADABLE_FORMATS:
+        if test(data):
+            if pillow_id is not None:
+                Image.init()
+                if pillow_id in Image.OPEN:
+                    return name, ""
+            return name, todo
+    return None
+
+
+def _is_bomb(exc: BaseException) -> bool:
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return True
+    return isinstance(exc, (ValueError, OSError)) and any(
+        w in str(exc).lower() for w in _BOMB_WORDS)
+
+
+# Warnings raised while decoding are collected per thread instead of printed: Pillow warns on
+# corrupt EXIF and the like, and `label` counts these in its summary (the TUI must not print
+# either). `warnings.catch_warnings` is process-wide and not thread-safe, so one hook on
+# `warnings.showwarning` sends each warning to the list of the thread that raised it, and lets
+# every other warning through to whatever showed warnings before.
+_capture = threading.local()
+_hook_lock = threading.Lock()
+_shown_before = warnings.showwarning
+
+
+def _collect_or_show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                     file: TextIO | None = None, line: str | None = None) -> None:
+    sink = getattr(_capture, "sink", None)
+    if sink is not None:
+        sink.append(f"{category.__name__}: {_first_sentence(str(message))}")
+        return
+    _shown_before(message, category, filename, lineno, file, line)
+
+
+def _first_sentence(text: str) -> str:
+    """'Corrupt EXIF data.  Expecting to read 12 bytes but only got 2.' -> 'Corrupt EXIF
+    data' (the part that is the same from photo to photo, for counting)."""
+    head = text.split(". ", 1)[0].strip().rstrip(".")
+    return head[:80] or "warning"
+
+
+def _hook_warnings() -> None:
+    """Install the collecting hook (again, if something such as pytest swapped it out), with
+    Pillow's warnings shown every time (so that every photo's are counted) and the
+    decompression-bomb warning still an error."""
+    global _shown_before
+    if warnings.showwarning is _collect_or_show:
+        return
+    with _hook_lock:
+        if warnings.showwarning is _collect_or_show:
+            return
+        _shown_before = warnings.showwarning
+        warnings.showwarning = _collect_or_show
+        warnings.filterwarnings("always", module=r"PIL(\.|$)")
+        warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
 
 def decode_image(
-    data: bytes, *, size: tuple[int, int] | None = None, fast: bool = False
+    data: bytes, *, size: tuple[int, int] | None = None, fast: bool = False,
+    warned: list[str] | None = None,
 ) -> Image.Image:
     """Decode `data` into an RGB PIL image, optionally resized to `size` = (height, width).
 
     Applies EXIF orientation, uses the first frame of animations, converts CMYK, palette,
-    alpha (composited on white), 16-bit and greyscale images to 8-bit RGB, and refuses images
-    over Pillow's decompression-bomb limit (`Image.MAX_IMAGE_PIXELS`). With `size`, the image is
-    resized nearest-neighbour exactly to `size`, as `keras.utils.load_img(target_size=size)`
-    does; with `fast` too, a JPEG is first decoded at a reduced DCT scale (`Image.draft`), which
-    is faster and gives other pixels. Raises DecodeError.
+    16-bit, greyscale and every other mode Pillow opens to 8-bit RGB, composites transparency
+    on white, and refuses decompression bombs (over Pillow's `Image.MAX_IMAGE_PIXELS`, or a
+    chunk inflating past Pillow's text limit). With `size`, the image is resized
+    nearest-neighbour exactly to `size`, as `keras.utils.load_img(target_size=size)` does; with
+    `fast` too, a JPEG is first decoded at a reduced DCT scale (`Image.draft`), which is faster
+    and gives other pixels. Warnings raised meanwhile (by Pillow) are appended to `warned` as
+    'Category: text', never printed. Raises DecodeError.
     """
+    _hook_warnings()
+    sink: list[str] = []
+    _capture.sink = sink
+    try:
+        return _decode(data, size, fast)
+    finally:
+        _capture.sink = None
+        if sink:
+            if warned is not None:
+                warned.extend(sink)
+            else:
+                log.debug("warnings while decoding: %s", "; ".join(sink))
+
+
+def _decode(data: bytes, size: tuple[int, int] | None, fast: bool) -> Image.Image:
     if not data:
         raise DecodeError("empty", "0 bytes")
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
+        unreadable = _unreadable_format(data)
+        if unreadable is not None:
+            name, todo = unreadable
+            if not todo:  # a format this Pillow reads: the file is damaged
+                raise DecodeError("truncated", f"{name} image Pillow could not read (damaged?)"
+                                  ) from exc
+            raise DecodeError("unsupported", f"{name} image: Pillow cannot read it; {todo}"
+                              ) from exc
         raise DecodeError("not_image", _describe_non_image(data)) from exc
+    except (OSError, EOFError, SyntaxError, ValueError, RuntimeError) as exc:
+        # (RuntimeError: libavif's "Failed to decode image" on damaged AVIF)
+        if _is_bomb(exc):
+            raise DecodeError("decompression_bomb", str(exc)) from exc
+        raise DecodeError("truncated", f"cannot read header: {exc}") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecodeError("decompression_bomb", str(exc)) from exc
-    except (OSError, EOFError, SyntaxError, ValueError) as exc:
-        raise DecodeError("truncated", f"cannot read header: {exc}") from exc
     except (KeyError, TypeError, IndexError, AttributeError) as exc:
         raise DecodeError("unsupported", f"{type(exc).__name__}: {exc}") from exc
     try:
@@ -502,11 +621,11 @@ def _decode_failure(img: Image.Image, exc: BaseException) -> BaseException:
     """The DecodeError for an exception raised while loading pixels (others pass through)."""
     if isinstance(exc, DecodeError):
         return exc
-    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return DecodeError("decompression_bomb", str(exc))
-    if isinstance(exc, (OSError, EOFError, SyntaxError, ValueError, IndexError)):
+    if _is_bomb(exc):
+        return DecodeError("decompression_bomb", f"{img.format}: {exc}")
+    if isinstance(exc, (OSError, EOFError, SyntaxError, ValueError, IndexError, RuntimeError)):
         message = str(exc)
-        if "decoder" in message and "not available" in message:
+        if any(w in message.lower() for w in _UNSUPPORTED_WORDS):
             return DecodeError("unsupported", f"{img.format} {img.mode}: {message}")
         return DecodeError("truncated", f"{img.format}: {message}")
     if isinstance(exc, Exception) and not isinstance(exc, MemoryError):
@@ -524,6 +643,11 @@ def _to_rgb(img: Image.Image, size: tuple[int, int] | None, fast: bool = False) 
         )
     if getattr(img, "is_animated", False):
         img.seek(0)
+    key = _transparent_key(img)  # before the pixels are loaded: it needs the tile's raw mode
+    if img.format != "JPEG":
+        # PNG's getexif() loads the pixels (its eXIf chunk may follow them): load them here,
+        # where a failure (truncated, a text-chunk bomb after IDAT) is the image's, not EXIF's.
+        img.load()
     orientation = _orientation(img)
     if fast and size is not None and img.format == "JPEG":
         th, tw = size
@@ -536,7 +660,7 @@ def _to_rgb(img: Image.Image, size: tuple[int, int] | None, fast: bool = False) 
             img = ImageOps.exif_transpose(img)
         except Exception as exc:  # a damaged EXIF block must not cost the photo
             log.debug("ignoring EXIF orientation: %s", exc)
-    rgb = _convert_rgb(img)
+    rgb = _convert_rgb(img, key)
     if size is not None:
         th, tw = size
         if rgb.size != (tw, th):
@@ -552,14 +676,78 @@ def _orientation(img: Image.Image) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _convert_rgb(img: Image.Image) -> Image.Image:
+def _transparent_key(img: Image.Image) -> int | tuple[int, ...] | None:
+    """The colour marked transparent (`transparency` in info, from PNG's tRNS) in the units of
+    the decoded pixels, or None. Pillow scales PNG's 1, 2 and 4-bit greys up to 8 bits and its
+    16-bit RGB down to 8 but leaves the key as stored, so the key is scaled the same way (for
+    16-bit RGB only the high byte can be compared). Palette images carry alpha in the palette."""
+    key = img.info.get("transparency")
+    if img.mode in ("P", "PA") or not isinstance(key, (int, tuple)):
+        return None
+    tile = getattr(img, "tile", None)  # (an ImageFile's, before it is loaded)
+    args = tile[0].args if tile else None
+    rawmode = args if isinstance(args, str) else (
+        args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
+    if isinstance(key, int) and img.mode == "L" and rawmode in ("L;1", "L;2", "L;4"):
+        return key * (255 // (2 ** int(rawmode[2]) - 1))
+    if isinstance(key, tuple) and rawmode.startswith(("RGB;16", "RGBX;16")):
+        return tuple(v >> 8 for v in key)
+    return key
+
+
+def _key_alpha(img: Image.Image, key: int | tuple[int, ...]) -> Image.Image | None:
+    """An 'L' mask: 0 where a pixel has the transparent colour `key`, else 255."""
+    arr = np.asarray(img)
+    if img.mode == "1":
+        arr = arr.astype(np.uint8) * 255
+    if arr.ndim == 3:
+        if not isinstance(key, tuple) or len(key) < 3:
+            return None
+        clear = (arr[..., :3] == np.asarray(key[:3], dtype=arr.dtype)).all(axis=-1)
+    else:
+        if isinstance(key, tuple):
+            return None
+        clear = arr == key
+    if not clear.any():
+        return None
+    return Image.fromarray(np.where(clear, 0, 255).astype(np.uint8), "L")
+
+
+def _convert_rgb(img: Image.Image, key: int | tuple[int, ...] | None = None) -> Image.Image:
+    """8-bit RGB, transparency composited on white whatever carries it: an alpha band
+    (premultiplied too), a palette's alpha, or the transparent colour `key`."""
+    mode = img.mode
+    if mode == "RGB" and key is None:
+        return img.copy() if img.readonly else img
+    if mode in ("RGBa", "La"):  # premultiplied: undo it before compositing
+        img = img.convert({"RGBa": "RGBA", "La": "LA"}[mode])
+        mode = img.mode
+    alpha: Image.Image | None = None
+    if mode == "P" and ("transparency" in img.info or (
+            img.palette is not None and img.palette.mode == "RGBA")):
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA"):
+        alpha = img.getchannel("A")
+    elif key is not None:
+        alpha = _key_alpha(img, key)
+    rgb = _opaque_rgb(img)
+    if alpha is None:
+        return rgb
+    background = Image.new("RGB", rgb.size, _WHITE)
+    background.paste(rgb, mask=alpha)
+    return background
+
+
+def _opaque_rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB of the colour bands, ignoring any alpha."""
     mode = img.mode
     if mode == "RGB":
         return img.copy() if img.readonly else img
-    if mode.startswith("I;16"):  # 16-bit: scale to 8 bits (Pillow's convert would clip)
-        arr = np.asarray(img).astype(np.uint32) >> 8
-        return Image.fromarray(arr.astype(np.uint8), "L").convert("RGB")
-    if mode == "I":  # 32-bit integers of unknown range: 8-bit, 16-bit or wider data
+    if mode == "I" or mode.startswith("I;16"):
+        # 16 or 32-bit integers of unknown range, one rule for both (Pillow opens a 16-bit PNG
+        # as I;16, older Pillows as I): 8-bit data held in them kept as is, 16-bit data
+        # scaled to 8 bits (Pillow's convert would clip it), wider data scaled by the peak.
         arr = np.clip(np.asarray(img).astype(np.int64), 0, None)
         peak = int(arr.max(initial=0))
         if peak > 65535:
@@ -570,24 +758,43 @@ def _convert_rgb(img: Image.Image) -> Image.Image:
     if mode == "F":
         arr = np.clip(np.nan_to_num(np.asarray(img)), 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L").convert("RGB")
-    if mode == "P":
-        has_alpha = "transparency" in img.info or (
-            img.palette is not None and img.palette.mode == "RGBA")
-        img = img.convert("RGBA" if has_alpha else "RGB")
-        mode = img.mode
-        if mode == "RGB":
-            return img
-    if mode in ("LA", "La", "PA", "RGBa") or (mode == "L" and "transparency" in img.info):
-        img = img.convert("RGBA")
-        mode = "RGBA"
-    if mode == "RGB" and "transparency" in img.info:
-        img = img.convert("RGBA")
-        mode = "RGBA"
-    if mode == "RGBA":
-        background = Image.new("RGB", img.size, _WHITE)
-        background.paste(img, mask=img.getchannel("A"))
-        return background
-    return img.convert("RGB")
+    try:
+        return img.convert("RGB")
+    except ValueError:  # a mode with no direct route to RGB
+        return img.convert("RGBA").convert("RGB")
+
+
+def image_extensions() -> frozenset[str]:
+    """Every file extension ('.jpg', '.avif', ...) of a format this Pillow can open."""
+    Image.init()
+    return frozenset(ext for ext, fmt in Image.registered_extensions().items()
+                     if fmt in Image.OPEN)
+
+
+def is_image_file(path: Path, extensions: frozenset[str] | None = None) -> bool:
+    """Whether a file is a photo to label: by an extension Pillow registers, else by its
+    content (Pillow identifies it, or it is an image format Pillow cannot read, which is
+    labeled as a failure that names the format rather than skipped unseen)."""
+    if path.suffix.lower() in (extensions if extensions is not None else image_extensions()):
+        return True
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    if len(head) < 8:
+        return False
+    if _unreadable_format(head) is not None:
+        return True
+    _hook_warnings()
+    _capture.sink = []
+    try:
+        with Image.open(path):
+            return True
+    except Exception:  # not an image (or one whose header Pillow cannot read)
+        return False
+    finally:
+        _capture.sink = None
 
 
 def _describe_non_image(data: bytes) -> str:
@@ -602,7 +809,8 @@ def _describe_non_image(data: bytes) -> str:
 
 
 def load_for_model(
-    fetcher: Fetcher, url: str, size: tuple[int, int], *, fast: bool = False
+    fetcher: Fetcher, url: str, size: tuple[int, int], *, fast: bool = False,
+    warned: list[str] | None = None,
 ) -> np.ndarray:
     """Fetch and decode one photo into a float32 (height, width, 3) array in 0..255.
 
@@ -611,11 +819,11 @@ def load_for_model(
     FetchError (or DecodeError). A body that does not
     decode is dropped from the cache, so that a later retry (`--retry-failed`) downloads it
     again instead of failing on the same cached bytes (an error page served with status 200,
-    say).
+    say). Library warnings are appended to `warned` (see `decode_image`).
     """
     data = fetcher.fetch(url)
     try:
-        img = decode_image(data, size=size, fast=fast)
+        img = decode_image(data, size=size, fast=fast, warned=warned)
     except DecodeError:
         fetcher.forget(url)
         raise

@@ -58,10 +58,6 @@ DEFAULT_FETCHERS = 8
 #: How many input photos are looked up in the store at a time (resume and failed checks).
 LOOKUP_CHUNK = 256
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".jfif"}
-)
-
 
 @dataclass(frozen=True)
 class PhotoJob:
@@ -84,6 +80,9 @@ class LabelSummary:
     already: int = 0
     skipped_failed: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    #: Library warnings while decoding (Pillow's, e.g. corrupt EXIF), by kind: counted here,
+    #: never printed.
+    warnings: Counter[str] = field(default_factory=Counter)
     batches: int = 0
     seconds: float = 0.0
     interrupted: bool = False
@@ -117,6 +116,10 @@ class LabelSummary:
             out.append(f"failed: {self.n_failed} ({reasons})")
         else:
             out.append("failed: 0")
+        if self.warnings:
+            kinds = ", ".join(f"{w} {n}" for w, n in sorted(self.warnings.items()))
+            out.append(f"library warnings while decoding: {sum(self.warnings.values())} "
+                       f"({kinds})")
         out.extend(self.input_notes)
         if self.interrupted:
             out.append("interrupted: stopped after the batch in flight; run again to resume")
@@ -143,16 +146,25 @@ def tweet_jobs(
     stats: Any = None,
 ) -> Iterator[PhotoJob]:
     """Every photo of every tweet record in `paths` (files, folders, archives, `-`), read
-    lazily through the same reader and extractor as `collect`."""
-    from tuilabel.tweets import ReadStats, extract_photos, iter_records, tweet_ids
+    lazily through the same reader and extractor as `collect`. Relative local photo paths in
+    a record are resolved against the folder of the file holding it (the current folder for
+    stdin) and stored absolute, so that `score` finds them from any folder."""
+    from tuilabel.tweets import ReadStats, extract_photos, iter_items, tweet_ids
 
     if stats is None:
         stats = ReadStats()
-    for record in iter_records(paths, stats, strict=strict):
-        photos = extract_photos(record, thumbnails=thumbnails)
+    bases: dict[str, str] = {}
+    for item in iter_items(paths, stats, strict=strict):
+        base = bases.get(item.path)
+        if base is None:
+            where = os.getcwd() if item.path == "-" else os.path.dirname(
+                os.path.abspath(item.path))
+            base = bases[item.path] = where
+        photos = extract_photos(item.record, thumbnails=thumbnails, base=base)
         if not photos:  # counted as collect counts it: not kept
-            stats.kept -= 1
-            stats.skipped["no_photo" if tweet_ids(record) else "not_tweet"] += 1
+            stats.skipped["no_photo" if tweet_ids(item.record) else "not_tweet"] += 1
+            continue
+        stats.kept += 1
         for photo in photos:
             yield PhotoJob(photo.tweet_id, photo.url, photo.fetch_url, photo.media_id,
                            photo.text)
@@ -178,16 +190,18 @@ def _local_job(name: str, path: Path) -> PhotoJob:
 
 
 def image_jobs(source: str) -> tuple[Iterator[PhotoJob], int]:
-    """Photos named by `--images`: every image file under a folder (recursively, sorted), or
-    one path or URL per line of a text file (blank lines and `#` comments skipped; relative
+    """Photos named by `--images`: every image file under a folder (recursively, sorted; by any
+    extension Pillow registers, or by content: see `images.is_image_file`), or one path or URL
+    per line of a text file (blank lines and `#` comments skipped; relative
     paths are relative to the current directory). The name as given stands where a tweet id
     would; a local file is stored by its absolute path so that `score` finds it from anywhere.
     Returns the jobs and how many there are."""
     root = Path(source)
     if root.is_dir():
-        files = sorted(
-            p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-        )
+        from tuilabel.images import image_extensions, is_image_file
+
+        extensions = image_extensions()
+        files = sorted(p for p in root.rglob("*") if p.is_file() and is_image_file(p, extensions))
         return (_local_job(str(p), p) for p in files), len(files)
     if not root.is_file():
         raise InputError(f"--images: no such folder or file: {source}")
@@ -202,7 +216,9 @@ def image_jobs(source: str) -> tuple[Iterator[PhotoJob], int]:
         except OSError as exc:
             raise InputError(f"--images: cannot read {source}: {exc.strerror or exc}") from None
 
-    if root.suffix.lower() in IMAGE_SUFFIXES:
+    from tuilabel.images import image_extensions
+
+    if root.suffix.lower() in image_extensions():
         raise InputError(
             f"--images takes a folder or a text file listing images, not an image: {source}"
         )
@@ -296,6 +312,8 @@ class Outcome:
     prediction: Prediction | None
     reason: str = ""
     detail: str = ""
+    #: Library warnings while decoding the photo ('Category: text'), counted, never printed.
+    warned: tuple[str, ...] = ()
 
 
 class Engine(Protocol):
@@ -309,16 +327,17 @@ class Engine(Protocol):
     ) -> Iterator[list[Outcome]]: ...
 
 
-def fetch_pixels(fetcher: Any, job: PhotoJob, size: tuple[int, int], *, fast: bool = False
-                 ) -> tuple[np.ndarray | None, str, str]:
+def fetch_pixels(fetcher: Any, job: PhotoJob, size: tuple[int, int], *, fast: bool = False,
+                 warned: list[str] | None = None) -> tuple[np.ndarray | None, str, str]:
     """Fetch and decode one photo for a model of input `size` (height, width): returns
     (float32 H x W x 3 pixels 0..255, "", "") or (None, reason, detail). Never raises for a
     photo's own problem: a bug in decoding one photo must not stop the run either. `fast`:
-    the faster JPEG decode of `tuilabel.images.decode_image` (other pixels than Keras')."""
+    the faster JPEG decode of `tuilabel.images.decode_image` (other pixels than Keras').
+    Library warnings while decoding are appended to `warned` (never printed)."""
     from tuilabel.images import FetchError, load_for_model
 
     try:
-        return load_for_model(fetcher, job.fetch_url, size, fast=fast), "", ""
+        return load_for_model(fetcher, job.fetch_url, size, fast=fast, warned=warned), "", ""
     except FetchError as exc:
         return None, exc.reason, exc.detail
     except Exception as exc:
@@ -326,12 +345,15 @@ def fetch_pixels(fetcher: Any, job: PhotoJob, size: tuple[int, int], *, fast: bo
 
 
 def predict_batch(classifier: Any, jobs: Sequence[PhotoJob], pixels: Sequence[np.ndarray],
-                  k: int) -> list[Outcome]:
-    """Run the classifier once over decoded photos (each H x W x 3, 0..255)."""
+                  k: int, warned: Sequence[tuple[str, ...]] | None = None) -> list[Outcome]:
+    """Run the classifier once over decoded photos (each H x W x 3, 0..255); `warned`, one
+    tuple per photo, are the decoding warnings to carry on to the outcomes."""
     if not jobs:
         return []
     predictions = classifier.predict(np.stack(pixels).astype(np.float32, copy=False), k)
-    return [Outcome(job, tuple(p)) for job, p in zip(jobs, predictions, strict=True)]
+    notes = warned if warned is not None else [()] * len(jobs)
+    return [Outcome(job, tuple(p), warned=w)
+            for job, p, w in zip(jobs, predictions, notes, strict=True)]
 
 
 class LocalEngine:
@@ -355,6 +377,7 @@ class LocalEngine:
         in_flight: set[Future] = set()
         ready_jobs: list[PhotoJob] = []
         ready_pixels: list[np.ndarray] = []
+        ready_warned: list[tuple[str, ...]] = []
         failed: list[Outcome] = []
         exhausted = False
         try:
@@ -368,18 +391,20 @@ class LocalEngine:
                 if in_flight:
                     done, in_flight = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in done:
-                        job, pixels, reason, detail = future.result()
+                        job, pixels, reason, detail, warned = future.result()
                         if pixels is None:
-                            failed.append(Outcome(job, None, reason, detail))
+                            failed.append(Outcome(job, None, reason, detail, warned))
                         else:
                             ready_jobs.append(job)
                             ready_pixels.append(pixels)
+                            ready_warned.append(warned)
                 last = exhausted and not in_flight
                 while (len(ready_jobs) >= batch_size or (last and ready_jobs)) \
                         and not stop.is_set():
                     n = min(batch_size, len(ready_jobs))
-                    batch = predict_batch(self.classifier, ready_jobs[:n], ready_pixels[:n], k)
-                    del ready_jobs[:n], ready_pixels[:n]
+                    batch = predict_batch(self.classifier, ready_jobs[:n], ready_pixels[:n], k,
+                                          ready_warned[:n])
+                    del ready_jobs[:n], ready_pixels[:n], ready_warned[:n]
                     yield batch + failed
                     failed = []
                 if failed and (len(failed) >= batch_size or last) and not stop.is_set():
@@ -394,8 +419,11 @@ class LocalEngine:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _fetch(self, job: PhotoJob, size: tuple[int, int]
-               ) -> tuple[PhotoJob, np.ndarray | None, str, str]:
-        return (job, *fetch_pixels(self.fetcher, job, size, fast=self.fast_decode))
+               ) -> tuple[PhotoJob, np.ndarray | None, str, str, tuple[str, ...]]:
+        warned: list[str] = []
+        pixels, reason, detail = fetch_pixels(self.fetcher, job, size, fast=self.fast_decode,
+                                              warned=warned)
+        return job, pixels, reason, detail, tuple(warned)
 
 
 class _Lookups:
@@ -469,6 +497,7 @@ class _Writer:
             if key not in self.pending:
                 continue
             self.pending.discard(key)
+            self.summary.warnings.update(o.warned)
             if o.prediction is not None:
                 images.append(NewImage(o.job.tweet_id, o.job.url, self.model, o.prediction,
                                        o.job.media_id, text=o.job.text))

@@ -16,8 +16,10 @@ def collect(
         list[str],
         typer.Argument(
             help=(
-                "Files, folders (read recursively), .gz/.bz2/.xz, .zip, .tar/.tar.gz archives "
-                "of newline-delimited tweet JSON, or '-' for stdin."
+                "Files, folders (read recursively), .gz/.bz2/.xz, .zip, .tar/.tar.gz archives, "
+                "or '-' for stdin, holding tweets as JSON Lines, JSON (arrays, saved API "
+                "responses, pretty-printed), the account archive's tweets.js or twarc-csv CSV; "
+                "UTF-8, UTF-16 or UTF-32."
             ),
             show_default=False,
         ),
@@ -53,12 +55,14 @@ def collect(
     strict: Annotated[
         bool,
         typer.Option("--strict", help="Stop with exit code 1 at the first bad line, "
-                     "damaged archive or BOM, and parse every line."),
+                     "damaged archive, BOM inside a file or file in no shape tuilabel reads, "
+                     "and parse every line."),
     ] = False,
 ) -> None:
     """Keep the tweets that have photos: every record with at least one photo, unchanged, one
-    per line. Activity Streams, API v1.1, API v2 (twarc2 pages, stream lines, flattened) and
-    snscrape records are understood. A summary goes to stderr."""
+    per line. Every format of tuilabel.tweets.FORMATS is understood: API v1.1 and v2 (twarc,
+    twarc2, tweepy), Activity Streams (Gnip), the account archive, snscrape (every version) and
+    twscrape. A summary goes to stderr."""
     from tuilabel.progress import stderr_is_terminal
     from tuilabel.tweets import ReadStats, collect_to_path, sample_fraction
 

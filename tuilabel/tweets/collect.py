@@ -2,12 +2,15 @@
 
 This replaces the original pipeline's `find | gzip -cd | sample | jq 'select(.media)'`. It is
 I/O-bound work over gigabytes, so the loop is arranged for speed: lines come in batches, and a
-line without the bytes `"media` anywhere cannot hold a photo in any supported format, so it is
-counted without being parsed (see `looks_like_object`). `--strict` parses every line.
+line without any format's media mark (`photos.MEDIA_MARKS`, derived from the format table)
+cannot hold a photo, so it is counted without being parsed (see `read.iter_items`). `--strict`
+parses every line. Records read from other shapes than JSON Lines (an array, an envelope, a
+pretty-printed document, tweets.js, twarc-csv) are written as one compact JSON line each.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -19,18 +22,7 @@ from typing import IO
 from tuilabel.errors import InputError
 from tuilabel.progress import progress_bar
 from tuilabel.tweets.photos import has_photo, tweet_ids
-from tuilabel.tweets.read import (
-    BOM,
-    MAX_LINE_BYTES,
-    MEDIA_MARK,
-    NOT_PARSED,
-    PARSE_SMALL,
-    ReadStats,
-    expand_paths,
-    iter_batches,
-    looks_like_object,
-    parse_line,
-)
+from tuilabel.tweets.read import BOM, MAX_LINE_BYTES, ReadStats, expand_paths, iter_items
 
 
 def sample_fraction(sample: int | None, fraction: float | None) -> float | None:
@@ -61,73 +53,58 @@ def collect(paths: Sequence[str], out: IO[bytes], stats: ReadStats, *,
     """
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be 1 or more, not {limit}")
-    rnd = random.Random(seed).random if fraction is not None else None
-    keep_below = 1.0 if fraction is None else fraction
+    keep_record = None if fraction is None else _sampler(fraction, seed)
     seen_ids: set[str] = set()
     skipped = stats.skipped
     # Kept lines go out once per batch: few system calls, and few chances for the GIL to
     # bounce between this thread and the decompressing one.
     pending: list[bytes] = []
     keep = pending.append
-    batches = iter_batches(paths, stats, strict=strict, max_line=max_line)
+
+    def flush(s: ReadStats) -> None:
+        if pending:
+            out.write(b"".join(pending))
+            pending.clear()
+        if on_batch is not None:
+            on_batch(s)
+
+    items = iter_items(paths, stats, strict=strict, max_line=max_line, media_only=True,
+                       keep=keep_record, on_batch=flush)
     try:
-        for source, first, lines in batches:
-            stats.records_seen += len(lines)
-            unparsed = 0
-            for i, line in enumerate(lines):
-                if line is None:  # over-long, already counted
-                    stats.records_seen -= 1
-                    continue
-                if len(line) < 8 and not line.strip():
-                    skipped["blank"] += 1
-                    continue
-                if rnd is not None and rnd() >= keep_below:
-                    skipped["sampled_out"] += 1
-                    continue
-                if not strict and MEDIA_MARK not in line and len(line) > PARSE_SMALL:
-                    if looks_like_object(line):
-                        unparsed += 1
-                    else:
-                        skipped["not_json"] += 1
-                        stats.problem(source, first + i, "not JSON (not a {...} object)")
-                    continue
-                record = parse_line(line, source, first + i, stats)
-                if record is NOT_PARSED:
-                    continue
-                ids = tweet_ids(record)
-                if not ids:
-                    skipped["not_tweet"] += 1
-                    continue
-                if not has_photo(record, thumbnails=thumbnails):
-                    skipped["no_photo"] += 1
-                    continue
-                if all(tid in seen_ids for tid in ids):
-                    skipped["duplicate"] += 1
-                    continue
-                seen_ids.update(ids)
-                if line.startswith(BOM):
-                    line = line[3:]
-                keep(line.rstrip(b"\r"))
-                keep(b"\n")
-                stats.kept += 1
-                if limit is not None and stats.kept >= limit:
-                    # Lines not looked at are neither seen nor skipped.
-                    stats.records_seen -= len(lines) - i - 1 - lines[i + 1:].count(None)
-                    if unparsed:
-                        skipped["no_photo"] += unparsed
-                    return stats
-            if unparsed:
-                skipped["no_photo"] += unparsed
-            if pending:
-                out.write(b"".join(pending))
-                pending.clear()
-            if on_batch is not None:
-                on_batch(stats)
+        for item in items:
+            record = item.record
+            ids = tweet_ids(record)
+            if not ids:
+                skipped["not_tweet"] += 1
+                continue
+            if not has_photo(record, thumbnails=thumbnails):
+                skipped["no_photo"] += 1
+                continue
+            if all(tid in seen_ids for tid in ids):
+                skipped["duplicate"] += 1
+                continue
+            seen_ids.update(ids)
+            line = item.raw
+            if line is None:
+                line = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass")
+            elif line.startswith(BOM):
+                line = line[3:]
+            keep(line.rstrip(b"\r"))
+            keep(b"\n")
+            stats.kept += 1
+            if limit is not None and stats.kept >= limit:
+                return stats
     finally:
+        items.close()  # counts what was not looked at out of records_seen
         if pending:  # a limit reached or an interruption: what was kept is written, whole
             out.write(b"".join(pending))
-        batches.close()
     return stats
+
+
+def _sampler(fraction: float, seed: int | None) -> Callable[[], bool]:
+    """True with probability `fraction` on each call; the same seed gives the same calls."""
+    rnd = random.Random(seed).random
+    return lambda: rnd() < fraction
 
 
 def collect_to_path(paths: Sequence[str], output: str | None, *, fraction: float | None = None,

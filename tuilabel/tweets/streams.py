@@ -8,6 +8,7 @@ corrupt stream into `StreamDamage`, raised after every byte before the damage wa
 
 from __future__ import annotations
 
+import codecs
 import io
 import lzma
 import os
@@ -84,6 +85,57 @@ def peek(chunks: Iterator[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
         yield from chunks
 
     return joined[:n], rest()
+
+
+def peek_until(chunks: Iterator[bytes], enough: Callable[[bytes], bool],
+               limit: int) -> tuple[bytes, Iterator[bytes]]:
+    """Like `peek`, but stops reading as soon as `enough(head)` says the bytes so far tell what
+    is needed (a pipe that has sent only a few lines is not waited on), or at `limit` bytes
+    or the end; the head returned may run past `limit` by part of a chunk."""
+    head: list[bytes] = []
+    size = 0
+    damage: StreamDamage | None = None
+    try:
+        for chunk in chunks:
+            head.append(chunk)
+            size += len(chunk)
+            if size >= limit or enough(b"".join(head)):
+                break
+    except StreamDamage as exc:
+        damage = exc
+    joined = b"".join(head)
+
+    def rest() -> Iterator[bytes]:
+        if joined:
+            yield joined
+        if damage is not None:
+            raise damage
+        yield from chunks
+
+    return joined, rest()
+
+
+def skip_bytes(chunks: Iterator[bytes], n: int) -> Iterator[bytes]:
+    """The stream without its first n bytes."""
+    for chunk in chunks:
+        if n >= len(chunk):
+            n -= len(chunk)
+            continue
+        yield chunk[n:] if n else chunk
+        n = 0
+
+
+def transcode(chunks: Iterator[bytes], encoding: str) -> Iterator[bytes]:
+    """Text in `encoding` (UTF-16 or UTF-32; with 'utf-16'/'utf-32' the BOM picks the byte
+    order and is dropped) as UTF-8, chunk by chunk; undecodable bytes become U+FFFD."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    for chunk in chunks:
+        text = decoder.decode(chunk)
+        if text:
+            yield text.encode("utf-8", "surrogatepass")
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail.encode("utf-8", "surrogatepass")
 
 
 def gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -223,15 +275,25 @@ class ChunkFile(io.RawIOBase):
     the tar reader reports it once, as the cause, rather than tarfile's "unexpected end".
     """
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], limit: int | None = None) -> None:
         self._chunks = chunks
         self._buf = memoryview(b"")
         self.damage: StreamDamage | None = None
+        #: With a limit, reading more than `limit` bytes since the last `mark()` raises
+        #: ValueTooLong (one JSON value that would not fit in memory).
+        self.limit = limit
+        self._since_mark = 0
+
+    def mark(self) -> None:
+        """Start counting towards `limit` afresh (a value was complete)."""
+        self._since_mark = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:
+        if self.limit is not None and self._since_mark > self.limit:
+            raise ValueTooLong(self.limit)
         while not len(self._buf):
             if self.damage is not None:
                 return 0
@@ -245,7 +307,16 @@ class ChunkFile(io.RawIOBase):
         n = min(len(b), len(self._buf))
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
+        self._since_mark += n
         return n
+
+
+class ValueTooLong(Exception):
+    """One JSON value in a document runs past the reader's limit (bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a JSON value longer than {limit:,} bytes")
+        self.limit = limit
 
 
 class CountingFile(io.RawIOBase):
