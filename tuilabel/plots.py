@@ -375,20 +375,22 @@ def _selective_section(report: Report, width: int, height: int, color: bool) -> 
     out.append(f"  area under the risk-coverage curve (AURC, lower is better) {fmt(rc.aurc)}"
                f"{aurc_ci}; a random ranking {fmt(rc.aurc_random)}, a perfect one "
                f"{fmt(rc.aurc_best)}")
-    out.append("  target precision: the lowest t that reaches it, and the lowest t whose 95% "
-               "interval lies above it (sure)")
-    out.append(f"  {'target':>7} {'lowest t':>9} {'precision':>10} {'(95% interval)':<16}"
-               f"{'kept':>7} {'sure t':>9} {'precision':>10} {'(95% interval)':<16}{'kept':>7}")
-
-    def cells(thr: float | None, p: Proportion | None, kept: Proportion | None) -> str:
-        if thr is None or p is None or kept is None:
-            return f"{'none':>9} {'':>10} {'':<16}{'':>7}"
-        return (f"{fmt(thr, 4):>9} {_pct(p.value):>10} {_span(p):<16}"
-                f"{_pct(kept.value):>7}")
-
-    for t in report.targets:
-        out.append(f"  {_pct(t.target):>7} {cells(t.threshold, t.precision, t.kept)} "
-                   f"{cells(t.sure_threshold, t.sure_precision, t.sure_kept)}".rstrip())
+    for title, pick in (
+        ("lowest t whose precision reaches the target",
+         lambda t: (t.threshold, t.precision, t.kept)),
+        ("lowest t whose 95% interval lies at or above the target (sure)",
+         lambda t: (t.sure_threshold, t.sure_precision, t.sure_kept)),
+    ):
+        out.append(f"  {title}")
+        out.append(f"  {'target':>7} {'t':>8} {'precision':>10} {'95% interval':<16}"
+                   f"{'kept':>7}")
+        for t in report.targets:
+            thr, p, kept = pick(t)
+            if thr is None or p is None or kept is None:
+                out.append(f"  {_pct(t.target):>7} {'none':>8}")
+                continue
+            out.append(f"  {_pct(t.target):>7} {fmt(thr, 4):>8} {_pct(p.value):>10} "
+                       f"{_span(p):<16}{_pct(kept.value):>7}")
     out.append("")
     out.append("Calibration: is a score of 0.7 right 70% of the time?")
     out.append(reliability_plot(cal, width, max(10, height * 2 // 3), color))
