@@ -19,6 +19,8 @@ INSTALL_DB = shutil.which("mariadb-install-db") or shutil.which("mysql_install_d
 MARIADBD = shutil.which("mariadbd") or ("/usr/sbin/mariadbd"
                                         if os.path.exists("/usr/sbin/mariadbd") else None)
 _SMALL = ["--innodb-log-file-size=4M", "--innodb-buffer-pool-size=16M"]
+#: Server options of the running server only: a lock wait times out (1205) after 1 s.
+_RUN = ["--innodb-lock-wait-timeout=1"]
 
 
 def available() -> str | None:
@@ -53,12 +55,17 @@ class PrivateMariaDB:
 
     def start(self, timeout: float = 60) -> None:
         user = ["--user=root"] if os.geteuid() == 0 else []
+        from conftest import PROCESS_TAG_ENV
+
+        # The server belongs to the module's fixture, also when a test restarts it: without
+        # the test's process tag, so that the leak check does not take it for the test's.
+        env = {k: v for k, v in os.environ.items() if k != PROCESS_TAG_ENV}
         self.proc = subprocess.Popen(
             [MARIADBD, "--no-defaults", f"--datadir={self.data}", f"--port={self.port}",
              "--bind-address=127.0.0.1", f"--socket={self.root / 'sock'}",
              f"--pid-file={self.root / 'pid'}", f"--log-error={self.root / 'error.log'}",
-             "--skip-grant-tables", *user, *_SMALL],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--skip-grant-tables", *user, *_SMALL, *_RUN],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

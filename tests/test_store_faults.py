@@ -110,6 +110,31 @@ def test_a_restarted_server_is_reconnected_and_the_rating_stored(private_server,
             private_server.start()
 
 
+def test_a_lock_wait_timeout_is_retried(private_server, private_url):
+    # Another session holds the photo's row past innodb_lock_wait_timeout (1 s on this
+    # server): error 1205, which the store retries until the lock is gone.
+    import pymysql
+
+    ids = _fill(private_url, 1)
+    other = pymysql.connect(host="127.0.0.1", port=private_server.port, user="root",
+                            database=private_url.rsplit("/", 1)[1], autocommit=False)
+    with other.cursor() as cur:
+        cur.execute("UPDATE images SET n_ratings = n_ratings WHERE id = %s", (ids[0],))
+    release = threading.Timer(1.6, other.commit)
+    release.start()
+    notes: list[str] = []
+    try:
+        with open_store(private_url) as store:
+            store.on_retry = notes.append
+            store.release_claims("setup")
+            assert store.add_rating(ids[0], "ann", "top1") > 0
+    finally:
+        release.join()
+        other.close()
+    assert notes and set(notes) == {"database busy, retrying…"}
+    assert ratings(private_url) == {ids[0]: "top1"}
+
+
 def test_score_shows_reconnecting_then_stored_after_a_restart(private_server, private_url,
                                                               tmp_path, monkeypatch):
     from tuilabel.images import Fetcher
