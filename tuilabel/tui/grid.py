@@ -203,6 +203,7 @@ class GridScreen(Screen[None]):
         self._claiming = False
         self._digits = ""
         self._relayout_pending = False
+        self._logged_page: Page | None = None
         self._digit_timer: Timer | None = None
 
     # -- layout ---------------------------------------------------------------------------
@@ -318,7 +319,9 @@ class GridScreen(Screen[None]):
 
     def _frame_written(self, page: Page) -> None:
         view = self.view
-        if view.page is page and all(i.id in view.cells for i in page.images):
+        if view.page is page and page is not self._logged_page and all(
+                i.id in view.cells for i in page.images):
+            self._logged_page = page  # once per page shown (not per tile or redraw)
             self.score._mark(f"shown page {page.images[0].id}")
             self.score._settle_gc()
 
