@@ -123,7 +123,7 @@ def run_grid(args, tmp: Path, db: str) -> dict:
                 break  # no page after the last: nothing to wait for
             _, t_shown = wait(lambda count=count: s.shown("shown page")[count:], 10,
                               "the next page")[0]
-            wait(lambda: s.key_marks("page")[page:], 5, "the Enter handler's mark")
+            wait(lambda page=page: s.key_marks("page")[page:], 5, "the Enter handler's mark")
             latencies.append(t_shown - t_enter)
             in_app.append(t_shown - s.key_marks("page")[-1])
         elapsed = time.time() - t0
