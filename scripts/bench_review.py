@@ -14,11 +14,12 @@ single view "shown <id> <time>" for each photo, and both "key ..." when a key ha
   for the next photo's "shown".
 Exceptions: one photo in ten (EXCEPTION_EVERY), alternately top5 and none, spread over the
 pages (page p gets floor((p+1)*9/10) - floor(p*9/10) of them). Before each screen's keys the
-script waits --pace seconds, a stand-in for the rater's look at the screen (the same for both
-views, so the per-minute figures show what the UI adds, not how fast people see). Per key press
-= ratings stored / keys sent. Ratings are read back from the store at the end and checked.
+script waits, a stand-in for the rater's look: --pace seconds per photo in the single view,
+--grid-pace per page of nine in the grid (assumptions, not measurements of people: the
+per-minute figures follow from them plus what the UI adds). Per key press = ratings stored /
+keys sent. Ratings are read back from the store at the end and checked.
 
-Usage: .venv/bin/python scripts/bench_review.py [--pages 10] [--pace 0.5]
+Usage: .venv/bin/python scripts/bench_review.py [--pages 10] [--pace 0.5] [--grid-pace 2]
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def run_grid(args, tmp: Path, db: str) -> dict:
         t0 = time.time()
         for page in range(args.pages):
             count = len(s.shown("shown page"))
-            time.sleep(args.pace)
+            time.sleep(args.grid_pace)
             keys: list[str] = []
             for e in range(exceptions_on(page)):
                 tile = str(2 + 3 * e)  # tiles 2, 5, 8
@@ -169,7 +170,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=10, help="grid pages (9 photos each)")
     parser.add_argument("--pace", type=float, default=0.5,
-                        help="seconds looked at each screen before its keys")
+                        help="seconds looked at each photo in the single view before its key")
+    parser.add_argument("--grid-pace", type=float, default=2.0,
+                        help="seconds looked at each grid page (nine photos) before its keys")
     args = parser.parse_args()
     n = args.pages * TILES
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -191,8 +194,8 @@ def main() -> None:
     ms = [v * 1000 for v in grid["latencies"]]
     app_ms = [v * 1000 for v in grid["in_app"]]
     print(f"photos: {n} ({args.pages} pages of {TILES}), exceptions: {want_ex} "
-          f"(one in {EXCEPTION_EVERY}), pace {args.pace:g} s per screen; tmux 130x50, "
-          "half-block, 24-bit")
+          f"(one in {EXCEPTION_EVERY}); looked at for {args.pace:g} s per photo (single), "
+          f"{args.grid_pace:g} s per page (grid); tmux 130x50, half-block, 24-bit")
     print(f"[grid 3x3] Enter -> next page on screen: median {statistics.median(ms):.1f} ms, "
           f"p95 {percentile(ms, 95):.1f} ms, max {max(ms):.1f} ms ({len(ms)} pages)")
     print(f"  in the app (Enter handler -> page frame): median "
