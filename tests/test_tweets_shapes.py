@@ -284,6 +284,19 @@ def test_a_huge_array_is_streamed_item_by_item(tmp_path: Path):
     assert len(records) == 300 and stats.skipped == {}
 
 
+def test_huge_integers_and_fractions_in_a_json_array(tmp_path: Path):
+    # ijson's C backend with use_float refused integers over 2**63 ("integer overflow") and
+    # dropped the rest of the file; a fraction (a coordinate) must come back out as a number.
+    tweet = dict(V1_TWO_PHOTOS, coordinates={"type": "Point", "coordinates": [-73.99, 40.73]},
+                 some_counter=2**64 + 5)
+    f = tmp_path / "big.json"
+    f.write_text(json.dumps([tweet, V1_NO_MEDIA], indent=1))
+    records, stats = read(f, strict=True)
+    assert len(records) == 2 and records[0]["some_counter"] == 2**64 + 5
+    kept, _ = collected(f)
+    assert kept == [tweet]
+
+
 def test_a_broken_document_is_one_problem_and_strict_stops(tmp_path: Path):
     f = tmp_path / "cut.json"
     text = json.dumps([V1_TWO_PHOTOS, AS_POST], indent=2)

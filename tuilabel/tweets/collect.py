@@ -16,6 +16,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
@@ -86,7 +87,8 @@ def collect(paths: Sequence[str], out: IO[bytes], stats: ReadStats, *,
             seen_ids.update(ids)
             line = item.raw
             if line is None:
-                line = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass")
+                line = json.dumps(record, ensure_ascii=False, default=_decimal_as_number
+                                  ).encode("utf-8", "surrogatepass")
             elif line.startswith(BOM):
                 line = line[3:]
             keep(line.rstrip(b"\r"))
@@ -99,6 +101,14 @@ def collect(paths: Sequence[str], out: IO[bytes], stats: ReadStats, *,
         if pending:  # a limit reached or an interruption: what was kept is written, whole
             out.write(b"".join(pending))
     return stats
+
+
+def _decimal_as_number(value: object) -> object:
+    """json.dumps' fallback: a Decimal (how ijson reads a JSON number with a fraction) as a
+    float; anything else is not JSON."""
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _sampler(fraction: float, seed: int | None) -> Callable[[], bool]:

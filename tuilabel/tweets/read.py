@@ -420,8 +420,10 @@ def _json_values(name: str, chunks: Iterator[bytes], stats: ReadStats, max_line:
     batch = Values()
     count = 0
     try:
-        for value in ijson.items(source, "item" if array else "", multiple_values=True,
-                                 use_float=True):
+        # Not use_float: with it ijson's C backend refuses integers over 2**63 ("integer
+        # overflow", ICRAR/ijson#153), which 20-digit ids can be; numbers with a fraction
+        # come as Decimal instead of float.
+        for value in ijson.items(source, "item" if array else "", multiple_values=True):
             source.mark()
             count += 1
             batch.append(value)
