@@ -447,3 +447,43 @@ def test_grid_tiles_use_the_terminals_pixel_graphics(sqlite_url, tmp_path):
     finally:
         store.close()
     assert ratings(sqlite_url) == dict.fromkeys(ids, "top1")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--grid", "6x2"], "--grid 6x2"),
+    (["--grid", "three"], "COLUMNSxROWS"),
+    (["--min-score", "0.8", "--max-score", "0.2"], "--min-score is above --max-score"),
+    (["--min-score", "2"], "between 0 and 1"),
+    (["--label", "[ab]*"], "only * and ?"),
+    (["--order", "labels"], "class"),
+])
+def test_bad_review_options_are_one_line_exit_2(tmp_path, args, message):
+    from conftest import run_cli
+
+    db = str(tmp_path / "t.db")
+    fill(db, tmp_path / "photos", [("tabby", 0.9)])
+    result = run_cli("score", "--db", db, *args, input="")
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_no_photo_passes_the_filters(tmp_path):
+    from conftest import run_cli
+
+    db = str(tmp_path / "t.db")
+    fill(db, tmp_path / "photos", [("tabby", 0.9)])
+    result = run_cli("score", "--db", db, "--label", "dog*", input="")
+    assert result.returncode == 1
+    assert "match --label/--min-score/--max-score" in result.stderr
+
+
+def test_help_names_the_config_file_and_the_review_options(tmp_path):
+    from conftest import run_cli
+
+    config = tmp_path / "elsewhere.toml"
+    result = run_cli("score", "--help", env={"TUILABEL_CONFIG": str(config), "COLUMNS": "300"})
+    assert result.returncode == 0
+    assert "elsewhere.toml" in result.stdout
+    for option in ("--grid", "--label", "--min-score", "--max-score", "--blind"):
+        assert option in result.stdout
