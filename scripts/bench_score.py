@@ -225,7 +225,7 @@ def run_tmux(args, tmp: Path, db: str) -> Result:
                 shown = log.shown()
                 return shown[count:] if len(shown) > count else None
 
-            new_id, t_shown = wait(next_shown, 10, "the next photo")[0]
+            new_id, t_shown = wait(next_shown, 60, "the next photo")[0]
             result.latencies.append(t_shown - t_press)
             result.in_app.append(t_shown - log.keys()[-1])
             last_id = new_id
@@ -332,11 +332,11 @@ def run_pty(args, tmp: Path, db: str, mode: str) -> Result:
                 shown = log.shown()
                 return shown[count:] if len(shown) > count else None
 
-            t_shown = wait(next_shown, 10, "the next photo")[0][1]
+            t_shown = wait(next_shown, 60, "the next photo")[0][1]
             result.latencies.append(t_shown - t_press)
             result.in_app.append(t_shown - log.keys()[-1])
             if term.mark is not None:
-                wait(lambda images=images: len(term.images) > images, 10, "the image bytes")
+                wait(lambda images=images: len(term.images) > images, 60, "the image bytes")
                 result.image_out.append(term.images[images] - t_press)
         term.press(b"q")
         time.sleep(1.5)

@@ -167,10 +167,14 @@ def test_xterm_vt340_draws_the_photo_in_sixel(xscreen, tmp_path):
 
 @pytest.mark.xvfb
 def test_kitty_draws_the_photo_with_kitty_graphics(xscreen, tmp_path):
+    """Keys are typed with kitty's remote control (`kitty @ send-text`): zoom, the help screen
+    (the image, which lies above the text, must go), back, and the next photo."""
     db = _db(tmp_path, _framed(tmp_path))
     log = tmp_path / "frames.log"
+    sock = f"unix:{tmp_path / 'kitty.sock'}"
     xscreen.start(["kitty", "--config", "NONE", "-o", "initial_window_width=130c",
                    "-o", "initial_window_height=50c", "-o", "remember_window_size=no",
+                   "-o", "allow_remote_control=yes", "--listen-on", sock,
                    "sh", "-c", xscreen.app_command(db, log)], LIBGL_ALWAYS_SOFTWARE="1")
     lines = _wait_shown(log, timeout=120)
     assert any(line.startswith("display kitty") for line in lines), lines
@@ -178,6 +182,37 @@ def test_kitty_draws_the_photo_with_kitty_graphics(xscreen, tmp_path):
     print(f"fidelity {lines[0]}: {width}x{height} px, {db_:.1f} dB")
     assert width >= 300, (width, height)
     assert db_ >= 28.0, db_
+
+    def keys(text: str) -> None:
+        subprocess.run(["kitty", "@", "--to", sock, "send-text", text], env=xscreen.env(),
+                       check=True, timeout=30, capture_output=True)
+
+    def measured_until(condition, what: str):
+        deadline = time.monotonic() + 60
+        while True:
+            shown = framed_region(xscreen.screenshot())
+            if condition(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            time.sleep(1.0)
+
+    keys("z")
+    zoomed = measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "zoom")
+    print(f"fidelity kitty zoomed: {zoomed.shape[1]}x{zoomed.shape[0]} px")
+    keys("?")  # help: the photo must not show through
+    measured_until(lambda s: s is None, "the image to leave with the help screen")
+    keys("\x1b")
+    measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "the photo back")
+    keys("z")
+    keys("j")  # the next photo (the same file again) is drawn in its place
+    shown = measured_until(lambda s: s is not None and abs(s.shape[1] - width) <= 3,
+                           "the next photo")
+    assert psnr(shown, Image.open(COFFEE)) >= 28.0
+    deadline = time.monotonic() + 30
+    while sum(line.startswith("shown ") for line in _frame_log_lines(log)) < 2:
+        assert time.monotonic() < deadline, _frame_log_lines(log)
+        time.sleep(0.2)
 
 
 @pytest.fixture
