@@ -217,7 +217,7 @@ def run_tmux(args, tmp: Path, db: str) -> Result:
                                          capture_output=True, text=True).stdout
                     return want in out
 
-                wait(on_screen, 10, "the next photo on screen")
+                wait(on_screen, 60, "the next photo on screen")
                 result.outside.append(time.time() - t_press)
 
             def next_shown(count=count):
@@ -369,12 +369,14 @@ def main() -> None:
     try:
         t = time.perf_counter()
         paths = make_photos(tmp, args.n + 8)
-        db = str(tmp / "bench.db")
-        fill_db(db, paths)
         print(f"{len(paths)} JPEGs of 600x650 generated in {time.perf_counter() - t:.1f} s",
               file=sys.stderr)
-        results = [run_tmux(args, tmp, db) if mode == "tmux" else run_pty(args, tmp, db, mode)
-                   for mode in modes]
+        results = []
+        for mode in modes:  # a database each: with --overlap 1 a rated photo is done
+            db = str(tmp / f"bench-{mode}.db")
+            fill_db(db, paths)
+            results.append(run_tmux(args, tmp, db) if mode == "tmux"
+                           else run_pty(args, tmp, db, mode))
         for result in results:
             result.report()
     finally:
