@@ -46,6 +46,7 @@ from tuilabel.store.schema import (
     Migration,
     Table,
     check_row,
+    row_checker,
 )
 
 _IMAGE_COLS = ("id, tweet_id, url, model, media_id, labeled_at, n_ratings, k, "
@@ -315,6 +316,7 @@ class SQLStore(Store):
                 "rand_key", "labeled_at", "text"]
         now = utcnow()
         rows = []
+        check = row_checker("images", cols)
         for im in images:
             labels: list[Any] = []
             for i in range(MAX_K):
@@ -326,7 +328,7 @@ class SQLStore(Store):
             row = [str(im.tweet_id), im.media_id, im.url, url_hash(im.url), im.model,
                    len(im.predictions), *labels, random.getrandbits(62), now,
                    im.text[:TEXT_MAX] if im.text else None]
-            check_row("images", dict(zip(cols, row, strict=True)))
+            check(row)
             rows.append(row)
 
         def write() -> int:
