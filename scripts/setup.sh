@@ -40,6 +40,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # MariaDB for the MySQL backend tests (127.0.0.1:3306, root, empty password on our machines).
+# The server package also gives mariadb-install-db, with which the fault tests
+# (tests/test_store_faults.py) make a private server they stop and start on its own port.
+if ! command -v mariadb-install-db >/dev/null || [ ! -x /usr/sbin/mariadbd ]; then
+  as_root apt-get update -qq && as_root apt-get install -y -qq mariadb-server >/dev/null \
+    || echo "setup: could not install mariadb-server" >&2
+fi
 if [ -x /usr/sbin/mariadbd ] && ! (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
   as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
   for _ in $(seq 1 30); do
