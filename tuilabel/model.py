@@ -304,10 +304,11 @@ class _HeldBack:
 
 
 @contextmanager
-def _guarded_keras_downloads(model: str) -> Iterator[None]:
+def _guarded_keras_downloads(model: str) -> Iterator[list[Path]]:
     """While building a keras.applications model with weights="imagenet": serve a verified
     cached file without letting Keras touch it, refuse a cached file with a wrong checksum
-    (instead of Keras deleting it), and turn a failed download into one ModelError line."""
+    (instead of Keras deleting it), and turn a failed download into one ModelError line.
+    Yields the list of weight files served (filled as Keras asks for them)."""
     from keras.src.utils import file_utils
 
     original = file_utils.get_file
@@ -325,14 +326,16 @@ def _guarded_keras_downloads(model: str) -> Iterator[None]:
                 return str(found)
         try:
             with contextlib.redirect_stdout(_HeldBack(sys.stderr)):
-                return original(fname, origin, *args, **kwargs)
+                downloaded = original(fname, origin, *args, **kwargs)
+            served.append(Path(downloaded))
+            return downloaded
         except Exception as exc:  # Keras raises a bare Exception offline
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise missing_weights_error(model, name, checksum, origin, reason) from None
 
     file_utils.get_file = guarded_get_file
     try:
-        yield
+        yield served
     except ModelError:
         raise
     except Exception as exc:
@@ -388,7 +391,11 @@ def _import_tf() -> tuple[Any, Any]:
 class KerasClassifier:
     """A Keras model wrapped for batch inference: the model's `preprocess_input` on the numpy
     batch (as Keras' documentation does it), then one `tf.function` over the model, traced once
-    for any batch size (oneDNN on, TensorFlow's default thread counts)."""
+    for any batch size (oneDNN on, TensorFlow's default thread counts).
+    `weights_path`: the Keras-cache file its ImageNet weights came from, if any (what the Ray
+    engine ships to workers)."""
+
+    weights_path: Path | None = None
 
     def __init__(
         self,
@@ -414,6 +421,7 @@ class KerasClassifier:
             )
         self.name = name
         self.model = model
+        self.preprocess = preprocess
         self.labels = tuple(labels)
         self.input_size = (int(shape[1]), int(shape[2]))
         spec = tf.TensorSpec([None, *self.input_size, 3], tf.float32)
@@ -494,9 +502,14 @@ def _build_application(name: str, weights: str | None) -> KerasClassifier:
                                         VGG16_WEIGHTS_URL)
                 if cached is not None:
                     model = build(str(cached))
-                    return KerasClassifier(label_name, model, imagenet_labels(), preprocess)
-            with _guarded_keras_downloads(name):
+                    clf = KerasClassifier(label_name, model, imagenet_labels(), preprocess)
+                    clf.weights_path = cached
+                    return clf
+            with _guarded_keras_downloads(name) as served:
                 model = build("imagenet")
+            clf = KerasClassifier(label_name, model, imagenet_labels(), preprocess)
+            clf.weights_path = served[-1] if served else None
+            return clf
         elif weights.lower() == RANDOM_WEIGHTS:
             keras.utils.set_random_seed(0)
             model = build(None)
@@ -736,11 +749,49 @@ class ModelSpec:
         return files
 
 
+#: `--precision` values and the Keras dtype policy each runs the model under: float32, or
+#: float16/bfloat16 arithmetic with float32 weights (Keras' mixed precision).
+PRECISIONS = {"float32": "float32", "mixed_float16": "mixed_float16",
+              "bfloat16": "mixed_bfloat16"}
+
+
+def with_precision(classifier: Classifier, precision: str) -> Classifier:
+    """The classifier with its Keras model rebuilt to compute in `precision` (see PRECISIONS):
+    each layer cloned under the dtype policy, the weights copied. The stored model name stays
+    (the benchmark measures how often top-1 agrees with float32). Raises ModelError for an
+    unknown precision, or a model that is not Keras or does not clone."""
+    if precision not in PRECISIONS:
+        raise ModelError(f"--precision must be one of {', '.join(PRECISIONS)}, not "
+                         f"{precision!r}")
+    if precision == "float32":
+        return classifier
+    if not isinstance(classifier, KerasClassifier):
+        raise ModelError(f"--precision {precision} applies to Keras models only")
+    _, keras = _import_tf()
+    policy = keras.DTypePolicy(PRECISIONS[precision])
+
+    def clone(layer: Any) -> Any:
+        config = layer.get_config()
+        if not isinstance(layer, keras.layers.InputLayer):
+            config["dtype"] = policy
+        return layer.__class__.from_config(config)
+
+    try:
+        model = keras.models.clone_model(classifier.model, clone_function=clone)
+        model.set_weights(classifier.model.get_weights())
+    except Exception as exc:
+        raise ModelError(f"cannot run {classifier.name} in {precision}: {_short(exc)}") from None
+    out = KerasClassifier(classifier.name, model, classifier.labels, classifier.preprocess)
+    out.weights_path = classifier.weights_path
+    return out
+
+
 def load_classifier(
     model: str = "vgg16",
     *,
     weights: str | None = None,
     classes: str | os.PathLike[str] | None = None,
+    precision: str = "float32",
 ) -> Classifier:
     """Build the classifier `-m` names, through the registry (MODEL_SOURCES).
 
@@ -751,7 +802,12 @@ def load_classifier(
     `weights`: None for the ImageNet weights from Keras' cache (downloaded when missing),
     a local file, or "none" for random weights (meaningless predictions; tests/benchmarks).
     `classes`: class names for a user's model (default NAME.classes.txt beside it).
+    `precision`: see PRECISIONS and with_precision.
     Returns a `Classifier`. Raises ModelError with one line for the user.
     """
+    if precision not in PRECISIONS:
+        raise ModelError(f"--precision must be one of {', '.join(PRECISIONS)}, not "
+                         f"{precision!r}")
     source, name = resolve_model(model)
-    return source.build(name, weights, None if classes is None else str(classes))
+    classifier = source.build(name, weights, None if classes is None else str(classes))
+    return with_precision(classifier, precision)

@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -325,6 +326,10 @@ class Engine(Protocol):
     def outcomes(
         self, jobs: Iterator[PhotoJob], *, k: int, batch_size: int, stop: threading.Event
     ) -> Iterator[list[Outcome]]: ...
+
+
+#: Given the classifier loaded by the driver, the engine to run on, as a context manager.
+EngineFactory = Callable[[Any], AbstractContextManager[Engine]]
 
 
 def fetch_pixels(fetcher: Any, job: PhotoJob, size: tuple[int, int], *, fast: bool = False,
@@ -690,9 +695,14 @@ def run_label(
     strict: bool = False,
     show_progress: bool | None = None,
     fast_decode: bool = False,
+    precision: str = "float32",
+    engine_factory: EngineFactory | None = None,
 ) -> LabelSummary:
-    """What `tuilabel label` does: check the inputs, load the model, label into the store."""
-    from tuilabel.model import load_classifier
+    """What `tuilabel label` does: check the inputs, load the model, label into the store.
+
+    `precision`: see tuilabel.model.PRECISIONS. `engine_factory`: given the classifier loaded
+    here, a context manager giving the engine to run on (and ending it); None: the local
+    engine (`tuilabel.ray_engine.ray_engine` makes Ray's)."""
     from tuilabel.progress import progress_bar
     from tuilabel.store import open_store
 
@@ -715,8 +725,10 @@ def run_label(
         total = None
     _check_settings(k, batch_size, fetchers)
     # The database first: a wrong --db is said at once, not after loading the model.
-    with open_store(db) as store:
-        classifier = load_classifier(model, weights=weights, classes=classes)
+    with open_store(db) as store, contextlib.ExitStack() as stack:
+        classifier = _load(model, weights, classes, precision)
+        engine = None if engine_factory is None else stack.enter_context(
+            engine_factory(classifier))
         csv_out, close_csv = stream_for_csv(csv_path)
         stored_photos: set[tuple[str, str]] = set()
         try:
@@ -731,7 +743,7 @@ def run_label(
                     store, classifier, itertools.chain.from_iterable(sources), k=k,
                     batch_size=batch_size, fetchers=fetchers, csv_out=csv_out,
                     retry_failed=retry_failed, total=total, progress=on_progress,
-                    stored_photos=stored_photos, fast_decode=fast_decode,
+                    stored_photos=stored_photos, fast_decode=fast_decode, engine=engine,
                 )
         finally:
             if close_csv and csv_out is not None:
@@ -742,6 +754,12 @@ def run_label(
     if read_stats is not None:
         summary.input_notes.extend(_read_notes(read_stats))
     return summary
+
+
+def _load(model: str, weights: str | None, classes: str | None, precision: str) -> Any:
+    from tuilabel.model import load_classifier
+
+    return load_classifier(model, weights=weights, classes=classes, precision=precision)
 
 
 def _read_notes(stats: Any) -> list[str]:

@@ -4,7 +4,8 @@ TensorFlow is imported only once the command runs."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +16,7 @@ from tuilabel.cli.common import (
     refuse_output_onto_database,
     refuse_output_onto_inputs,
 )
+from tuilabel.errors import InputError
 
 
 @app.command()
@@ -80,20 +82,75 @@ def label(
                            "faster, but the model sees other pixels than Keras' load_img "
                            "gives, and may answer differently.")
     ] = False,
+    engine: Annotated[
+        str, typer.Option("--engine", help="Where the work runs: local (threads and the model "
+                          "in this process) or ray (Ray Data; pip install 'tuilabel[ray]').")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option("--ray-address", help="With --engine ray: join this Ray cluster (auto, "
+                     "HOST:PORT or ray://HOST:10001) instead of starting Ray here.",
+                     show_default=False),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", help="With --engine ray: model actors, each loading "
+                          "the model once.")
+    ] = 1,
+    gpus_per_worker: Annotated[
+        float, typer.Option("--gpus-per-worker", help="With --engine ray: GPUs each model "
+                            "actor holds (0: CPU only).")
+    ] = 0,
+    precision: Annotated[
+        str, typer.Option("--precision", help="Model arithmetic: float32, mixed_float16 (GPU) "
+                          "or bfloat16 (GPU, or CPUs with AVX512_BF16).")
+    ] = "float32",
 ) -> None:
     """Label every photo with the model's top-k classes, straight into the store (resumable:
     photos already labeled by the same model are skipped)."""
+    from tuilabel.model import PRECISIONS
     from tuilabel.pipeline import run_label
 
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, not "
+                         f"{precision!r}")
     refuse_output_onto_database(csv, db, "--csv")
     refuse_output_onto_inputs(csv, [*(tweets or []), *([images] if images else [])], "--csv")
     summary = run_label(
         tweets or [], db=db, model=model, k=k, batch_size=batch_size, fetchers=fetchers,
         csv_path=csv, images=images, weights=weights, classes=classes,
         retry_failed=retry_failed, thumbnails=thumbnails, strict=strict,
-        fast_decode=fast_decode,
+        fast_decode=fast_decode, precision=precision,
+        engine_factory=_engine_factory(engine, ray_address, workers, gpus_per_worker, model,
+                                       weights, classes, precision, fetchers, fast_decode),
     )
     for line in summary.lines():
         err(line)
     if summary.interrupted:
         raise typer.Exit(130)
+
+
+ENGINES = ("local", "ray")
+
+
+def _engine_factory(engine: str, address: str | None, workers: int, gpus_per_worker: float,
+                    model: str, weights: str | None, classes: str | None, precision: str,
+                    fetchers: int, fast_decode: bool) -> Any:
+    """None for the local engine; for Ray, the factory run_label calls with its classifier
+    (Ray is imported here first, so that a missing extra is one line before any start-up)."""
+    if engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "local":
+        if address is not None or workers != 1 or gpus_per_worker:
+            raise InputError("--ray-address, --workers and --gpus-per-worker need --engine ray")
+        return None
+    if workers < 1:
+        raise InputError("--workers must be at least 1")
+    if gpus_per_worker < 0:
+        raise InputError("--gpus-per-worker must be 0 or more")
+    from tuilabel import ray_engine
+
+    ray_engine.import_ray()
+    return functools.partial(
+        ray_engine.ray_engine, model=model, weights=weights, classes=classes,
+        precision=precision, address=address, workers=workers,
+        gpus_per_worker=gpus_per_worker, fetchers=fetchers, fast_decode=fast_decode)
