@@ -113,7 +113,8 @@ def test_one_round_trip_ends_at_the_da1_answer_or_the_timeout():
         data = ask_terminal(timeout=5.0, fd_in=slave, fd_out=slave)
         assert time.monotonic() - t < 2.0
         assert parse_replies(data).kitty
-        assert asked and asked[0].endswith(b"\x1b[c")  # DA1 last
+        assert asked and asked[0].startswith(b"\x1b[?1049h")  # on the alternate screen
+        assert asked[0].endswith(b"\x1b[c")  # DA1 last
         t = time.monotonic()
         assert ask_terminal(timeout=0.3, fd_in=slave, fd_out=slave) == b""
         assert 0.25 < time.monotonic() - t < 2.0

@@ -57,6 +57,8 @@ QUERIES = (
     "\x1b[c"
 )
 _DA1 = re.compile(rb"\x1b\[\?([0-9;]*)c")
+ALT_SCREEN_ON = b"\x1b[?1049h"
+ALT_SCREEN_OFF = b"\x1b[2J\x1b[?1049l"
 
 
 @dataclass
@@ -102,7 +104,9 @@ def ask_terminal(timeout: float = 1.0, fd_in: int | None = None,
                  fd_out: int | None = None) -> bytes:
     """Write `QUERIES` to the terminal and return what it answers, up to and including the DA1
     reply or whatever came within `timeout` seconds. The terminal is put in raw mode (no echo)
-    meanwhile and restored after. Returns b"" when it is not a terminal."""
+    meanwhile and restored after; the queries are written on the alternate screen, so that a
+    terminal that prints a query it does not know leaves nothing behind. Returns b"" when it is
+    not a terminal."""
     import termios
     import tty
 
@@ -114,7 +118,7 @@ def ask_terminal(timeout: float = 1.0, fd_in: int | None = None,
     data = b""
     try:
         tty.setraw(fd_in, termios.TCSANOW)
-        os.write(fd_out, QUERIES.encode())
+        os.write(fd_out, ALT_SCREEN_ON + QUERIES.encode())
         deadline = time.monotonic() + timeout
         while not _DA1.search(data):
             left = deadline - time.monotonic()
@@ -127,7 +131,10 @@ def ask_terminal(timeout: float = 1.0, fd_in: int | None = None,
                     break
                 data += chunk
     finally:
-        termios.tcsetattr(fd_in, termios.TCSAFLUSH, saved)
+        try:
+            os.write(fd_out, ALT_SCREEN_OFF)
+        finally:
+            termios.tcsetattr(fd_in, termios.TCSAFLUSH, saved)
     return data
 
 
