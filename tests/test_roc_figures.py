@@ -359,3 +359,24 @@ def test_bootstrap_aurc_and_brier_intervals_match_a_plain_resampling_loop():
     _, _, _, aurc, brier = _batch_all(c, c.pos[None, :], c.neg[None, :])
     assert aurc[0] == pytest.approx(risk_coverage(*binary_counts(y, s)).aurc, abs=1e-12)
     assert brier[0] == pytest.approx(brier_score_loss(y, s), abs=1e-12)
+
+
+@pytest.mark.parametrize("case", ["noisy", "cascade", "flat", "one"])
+def test_vectorised_pav_equals_scipys(case, monkeypatch):
+    from scipy.optimize import isotonic_regression
+
+    from tuilabel.analysis import calibration as cal_mod
+
+    rng = np.random.default_rng(16)
+    v, w = {
+        "noisy": (rng.random(5000) < np.linspace(0, 1, 5000), rng.integers(1, 4, 5000)),
+        "cascade": (np.r_[np.arange(800.0), -1.0], np.ones(801)),  # every pool cascades
+        "flat": (np.full(10, 0.3), np.ones(10)),
+        "one": (np.array([1.0]), np.array([2.0])),
+    }[case]
+    expected = isotonic_regression(np.asarray(v, float), weights=np.asarray(w, float)).x
+    np.testing.assert_allclose(cal_mod.isotonic_fit(np.asarray(v, float), w), expected,
+                               atol=1e-12)
+    monkeypatch.setattr(cal_mod, "PAV_PASSES", 2)  # the hand-over to scipy mid-way
+    np.testing.assert_allclose(cal_mod.isotonic_fit(np.asarray(v, float), w), expected,
+                               atol=1e-12)

@@ -12,9 +12,9 @@
   groups of (nearly) equal size; ECE = sum over bins of (n_b / n) |mean y_b - mean score_b|.
   Equal scores cut by a bin edge are shared in proportion (no dependence on row order).
 
-PAV is scipy's `scipy.optimize.isotonic_regression` (compiled, linear time), run once on the
-distinct scores weighted by their counts; scikit-learn's IsotonicRegression gives the same fit
-(a test checks), but importing scikit-learn costs `tuilabel roc` seconds.
+PAV runs once on the distinct scores weighted by their counts, vectorised with numpy (see
+`isotonic_fit`); scikit-learn's IsotonicRegression and scipy's isotonic_regression give the
+same fit (tests check), but importing either costs `tuilabel roc` more than the fit itself.
 """
 
 from __future__ import annotations
@@ -41,11 +41,33 @@ class Calibration:
     ece_bins: int
 
 
+#: Passes of the vectorised PAV before handing over to scipy's (a cascade of pools).
+PAV_PASSES = 500
+
+
 def isotonic_fit(value: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Weighted isotonic (non-decreasing) regression of `value` in its given order."""
+    """Weighted isotonic (non-decreasing) regression of `value` in its given order, by pool
+    adjacent violators. Vectorised: each pass pools every maximal run of decreasing block
+    means into one block (pooling adjacent violators in any order gives PAV's unique fit),
+    until no block exceeds the next. On a million ratings this takes a few tenths of a
+    second, less than importing scipy.optimize; after `PAV_PASSES` passes (a long cascade of
+    pools) scipy's compiled PAV finishes the job."""
+    total: np.ndarray = np.asarray(value, dtype=np.float64) * weight
+    mass: np.ndarray = np.asarray(weight, dtype=np.float64)
+    size: np.ndarray = np.ones(total.shape[0], dtype=np.int64)
+    for _ in range(PAV_PASSES):
+        mean = total / mass
+        down = mean[:-1] > mean[1:]
+        if not down.any():
+            return np.repeat(mean, size)
+        groups = np.cumsum(np.r_[True, ~down]) - 1  # runs flowing down become one block
+        total = np.bincount(groups, weights=total)
+        mass = np.bincount(groups, weights=mass)
+        size = np.bincount(groups, weights=size).astype(np.int64)
     from scipy.optimize import isotonic_regression
 
-    return np.asarray(isotonic_regression(value, weights=weight, increasing=True).x)
+    fit = isotonic_regression(total / mass, weights=mass, increasing=True).x
+    return np.repeat(np.asarray(fit), size)
 
 
 def calibration(thr: np.ndarray, tps: np.ndarray, fps: np.ndarray, score: np.ndarray,
