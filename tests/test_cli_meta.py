@@ -149,6 +149,8 @@ def test_reflow_keeps_paragraphs_and_no_rewrap_blocks():
     (["score", "--graphics"], "ascii", "'auto', 'kitty', 'sixel', 'halfblock'"),
     (["export", "--format"], "xml", "'tsv', 'csv', 'jsonl'"),
     (["roc", "--positive"], "top3", "'top1', 'top5'"),
+    (["label", "--engine"], "spark", "'local', 'ray'"),
+    (["label", "--precision"], "fp8", "'float32', 'mixed_float16', 'bfloat16'"),
 ])
 def test_fixed_choices_are_checked_by_the_cli(args, bad, choices):
     r = run_cli(*args, bad)
@@ -160,7 +162,9 @@ def test_choices_are_the_tables_the_code_uses():
     from typing import get_args
 
     from tuilabel.cli import common
+    from tuilabel.cli.label import ENGINES
     from tuilabel.exchange import EXPORT_FORMATS
+    from tuilabel.model import PRECISIONS
     from tuilabel.plots import POSITIVE_WORDS
     from tuilabel.store.base import ORDERS
     from tuilabel.tui.graphics import GRAPHICS_MODES
@@ -169,6 +173,8 @@ def test_choices_are_the_tables_the_code_uses():
     assert get_args(common.GraphicsMode) == GRAPHICS_MODES
     assert get_args(common.ExportFormat) == EXPORT_FORMATS
     assert set(get_args(common.Positive)) == set(POSITIVE_WORDS)
+    assert get_args(common.Precision) == tuple(PRECISIONS)
+    assert ENGINES == ("local", "ray")  # (the engines _engine_factory knows)
 
 
 def test_database_from_the_environment(tmp_path):

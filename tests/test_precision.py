@@ -51,12 +51,13 @@ def test_a_bad_precision_is_one_line():
     r = run_cli("label", "--images", "sample_data/photos", "--precision", "fp8", "--db",
                 "/nonexistent/x.db")
     assert r.returncode == 2, r.stderr
-    assert r.stderr.strip() == ("tuilabel: error: --precision must be one of float32, "
-                                "mixed_float16, bfloat16, not 'fp8'")
+    assert r.stderr.strip() == ("tuilabel label: error: Invalid value for '--precision': 'fp8' "
+                                "is not one of 'float32', 'mixed_float16', 'bfloat16'. "
+                                "(see 'tuilabel label --help')")
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (["--engine", "spark"], "--engine must be one of local, ray"),
+    (["--engine", "spark"], "'spark' is not one of 'local', 'ray'"),
     (["--workers", "2"], "need --engine ray"),
     (["--ray-address", "auto"], "need --engine ray"),
     (["--engine", "ray", "--workers", "0"], "--workers must be at least 1"),

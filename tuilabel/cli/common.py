@@ -13,11 +13,13 @@ from tuilabel.errors import InputError
 # The fixed choices of options, as Literal types so that Typer offers and checks them (and
 # completes them in the shell). They are spelled here, not imported, to keep `--help` from
 # importing the store and the TUI; tests/test_cli_meta.py checks that each equals the table
-# the code uses (ORDERS, GRAPHICS_MODES, EXPORT_FORMATS, POSITIVE_WORDS).
+# the code uses (ORDERS, GRAPHICS_MODES, EXPORT_FORMATS, POSITIVE_WORDS, PRECISIONS).
 Order = Literal["random", "oldest", "uncertain", "class"]
 GraphicsMode = Literal["auto", "kitty", "sixel", "halfblock"]
 ExportFormat = Literal["tsv", "csv", "jsonl"]
 Positive = Literal["top1", "top5"]
+Engine = Literal["local", "ray"]
+Precision = Literal["float32", "mixed_float16", "bfloat16"]
 
 DbOption = Annotated[
     str | None,

@@ -5,13 +5,15 @@ TensorFlow is imported only once the command runs."""
 from __future__ import annotations
 
 import functools
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import typer
 
 from tuilabel.cli.app import app
 from tuilabel.cli.common import (
     DbOption,
+    Engine,
+    Precision,
     err,
     refuse_output_onto_database,
     refuse_output_onto_inputs,
@@ -83,7 +85,7 @@ def label(
                            "gives, and may answer differently.")
     ] = False,
     engine: Annotated[
-        str, typer.Option("--engine", help="Where the work runs: local (threads and the model "
+        Engine, typer.Option("--engine", help="Where the work runs: local (threads and the model "
                           "in this process) or ray (Ray Data; pip install 'tuilabel[ray]').")
     ] = "local",
     ray_address: Annotated[
@@ -101,18 +103,15 @@ def label(
                             "actor holds (0: CPU only).")
     ] = 0,
     precision: Annotated[
-        str, typer.Option("--precision", help="Model arithmetic: float32, mixed_float16 (GPU) "
-                          "or bfloat16 (GPU, or CPUs with AVX512_BF16).")
+        Precision,
+        typer.Option("--precision", help="Model arithmetic: float32, mixed_float16 (GPU) "
+                     "or bfloat16 (GPU, or CPUs with AVX512_BF16).")
     ] = "float32",
 ) -> None:
     """Label every photo with the model's top-k classes, straight into the store (resumable:
     photos already labeled by the same model are skipped)."""
-    from tuilabel.model import PRECISIONS
     from tuilabel.pipeline import run_label
 
-    if precision not in PRECISIONS:
-        raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}, not "
-                         f"{precision!r}")
     refuse_output_onto_database(csv, db, "--csv")
     refuse_output_onto_inputs(csv, [*(tweets or []), *([images] if images else [])], "--csv")
     summary = run_label(
@@ -129,7 +128,7 @@ def label(
         raise typer.Exit(130)
 
 
-ENGINES = ("local", "ray")
+ENGINES: tuple[str, ...] = get_args(Engine)
 
 
 def _engine_factory(engine: str, address: str | None, workers: int, gpus_per_worker: float,
