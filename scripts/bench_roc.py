@@ -207,6 +207,8 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true", help="rebuild the store even if present")
     ap.add_argument("--repeat", type=int, default=3, help="end-to-end runs per command")
     ap.add_argument("--mysql", help="also time a MariaDB copy of the store at this URL")
+    ap.add_argument("--end-to-end-only", action="store_true",
+                    help="only the side-by-side end-to-end runs (no stages)")
     args = ap.parse_args()
 
     if args.rebuild or not args.db.exists():
@@ -235,6 +237,8 @@ def main() -> None:
     ratio_line(times, ours, plain)
     if hidden:
         ratio_line(times, ours + ", no pandas", plain + ", no pandas")
+    if args.end_to_end_only:
+        return
     side_by_side({"tuilabel roc (bootstrap 1000)": roc + ["--db", str(args.db), "--seed", "1"]},
                  env, 1)
 
