@@ -25,6 +25,7 @@ import argparse
 import importlib.util
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -109,8 +110,9 @@ def bench_ray(args, tmp: Path) -> None:
     clf = load(args.model)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     t = time.perf_counter()
+    temp_dir = tempfile.mkdtemp(prefix="bsray", dir="/tmp")  # short: Ray's socket paths
     ray.init(num_cpus=os.cpu_count(), object_store_memory=1 << 30, include_dashboard=False,
-             log_to_driver=False, _temp_dir=tempfile.mkdtemp(prefix="bsray", dir="/tmp"),
+             log_to_driver=False, _temp_dir=temp_dir,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
     from tuilabel.ray_engine import _quiet_ray
 
@@ -133,6 +135,7 @@ def bench_ray(args, tmp: Path) -> None:
     finally:
         ray.shutdown()
         server.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
     print(f"median: ray steady state = {statistics.median(ratios):.0%} of the local engine "
           f"(target >= 85%)", flush=True)
 
