@@ -112,6 +112,7 @@ def bench_ray(args, tmp: Path) -> None:
     t = time.perf_counter()
     temp_dir = tempfile.mkdtemp(prefix="bsray", dir="/tmp")  # short: Ray's socket paths
     ray.init(num_cpus=os.cpu_count(), object_store_memory=1 << 30, include_dashboard=False,
+             _node_ip_address="127.0.0.1",
              log_to_driver=False, _temp_dir=temp_dir,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}})
     from tuilabel.ray_engine import _quiet_ray

@@ -123,6 +123,7 @@ def local_ray(num_cpus: int = 2) -> Iterator[str]:
     temp_dir = short_temp_dir()
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     ray.init(num_cpus=num_cpus, object_store_memory=OBJECT_STORE, include_dashboard=False,
+             _node_ip_address="127.0.0.1",
              _temp_dir=temp_dir, log_to_driver=False, logging_level=logging.ERROR,
              runtime_env={"env_vars": {"PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}})
     try:

@@ -271,7 +271,10 @@ def connect(address: str | None, *, num_cpus: int | None = None,
     }
     try:
         if address is None:
-            ray.init(num_cpus=num_cpus, object_store_memory=object_store_memory, **common)
+            # A Ray of our own serves this machine only: bind it to loopback, not to the
+            # machine's network address, so nothing of it is reachable from elsewhere.
+            ray.init(num_cpus=num_cpus, object_store_memory=object_store_memory,
+                     _node_ip_address="127.0.0.1", **common)
         else:
             common["runtime_env"]["py_modules"] = [package_dir()]
             ray.init(address=address, **common)
