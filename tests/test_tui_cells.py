@@ -218,3 +218,29 @@ def test_dithering_mixes_palette_colours_for_a_colour_between_them(colors, palet
     assert set(np.unique(index)) <= set(palette) and len(np.unique(index)) >= 2
     mean = np.array([xterm_rgb(int(i)) for i in index.ravel()]).mean(axis=0)
     assert np.abs(mean - (150, 110, 60)).max() < 12  # the mixture averages to the colour
+
+
+def test_sixel_is_encoded_in_other_processes_while_the_app_runs():
+    """The same Sixel from the pool's processes as from the calling thread; in a process of its
+    own, as `score` runs it, so that the conftest's check sees every helper process end with it
+    (multiprocessing's resource tracker lives as long as the process that started the pool)."""
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np
+from PIL import Image
+from tuilabel.tui import sixel
+img = Image.fromarray(np.random.default_rng(3).integers(0, 256, (24, 30, 3), dtype=np.uint8))
+here = sixel.encode_sixel_elsewhere(img, 32)  # pool off: in this thread
+sixel.use_processes(True)
+there = sixel.encode_sixel_elsewhere(img, 32)
+assert sixel._pool is not None and not sixel._pool_failed
+sixel.use_processes(False)
+assert sixel._pool is None
+assert there == here == sixel.encode_sixel(img, 32) and here.startswith("\\x1bP")
+print("same")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "same", out.stderr

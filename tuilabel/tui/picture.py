@@ -7,8 +7,8 @@ photo, zoom, and any grid tile): it returns a `Picture` with
 - for Sixel and Kitty graphics, `payload`: the encoded image, at the box's real pixel size
   (cells x the cell size the terminal reported), centred on whole cells.
 
-It runs in a worker thread (encoding a 600x650 Sixel takes a few hundred milliseconds), never
-on a key press; `PhotoView` (widgets.py) only writes the prepared strings.
+It runs in a worker thread, never on a key press (a 600x650 Sixel is encoded in a separate
+process, see sixel.py); `PhotoView` (widgets.py) only writes the prepared strings.
 
 Sixel is encoded by textual-image's encoder (`textual_image._sixel.image_to_sixels`: Pillow's
 fast-octree quantisation to the terminal's colour registers, band packing and run-length
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import re
 import zlib
 from dataclasses import dataclass
 
@@ -32,6 +31,7 @@ from textual.strip import Strip
 
 from tuilabel.tui.cells import fit_size, render_photo, scale_to
 from tuilabel.tui.graphics import Display
+from tuilabel.tui.sixel import encode_sixel, encode_sixel_elsewhere
 
 _kitty_ids = itertools.count(0x51A0_0001)
 
@@ -73,33 +73,6 @@ def pixel_fit(image_size: tuple[int, int], cols: int, rows: int,
     height = max(6, min(bh - bh % 6, round(ih * scale)))
     height -= height % 6
     return (width, height)
-
-
-_REGISTER = re.compile(r"#(\d+);2;\d+;\d+;\d+")
-_RASTER = re.compile(r'"[0-9;]*')
-
-
-def encode_sixel(image: PILImage.Image, colors: int = 256) -> str:
-    """The Sixel (DCS ... ST) string of RGB `image` with at most `colors` colour registers,
-    every register defined before the first pixel.
-
-    textual-image defines each register where it is first used, mid-image; xterm (379, -ti
-    vt340) then draws the first bands in a wrong colour (measured: 20 dB against the source
-    instead of 35.5 dB), so the definitions are moved up front, as ImageMagick writes them."""
-    from textual_image._sixel import SixelOptions, image_to_sixels
-
-    sixel = image_to_sixels(image, SixelOptions(colors=max(2, min(256, colors))))
-    start = sixel.index("q") + 1
-    raster = _RASTER.match(sixel, start)
-    body_at = raster.end() if raster else start
-    defined: dict[str, str] = {}
-
-    def select(match: re.Match[str]) -> str:
-        defined.setdefault(match.group(1), match.group(0))
-        return "#" + match.group(1)
-
-    body = _REGISTER.sub(select, sixel[body_at:])
-    return sixel[:body_at] + "".join(defined.values()) + body
 
 
 def kitty_transmit(image: PILImage.Image, image_id: int) -> str:
@@ -145,7 +118,8 @@ def render_picture(photo: PILImage.Image, cols: int, rows: int, display: Display
     cells = (-(-size[0] // cw), -(-size[1] // ch))
     at = (max(0, (cols - cells[0]) // 2), max(0, (rows - cells[1]) // 2))
     if display.graphics == "sixel":
-        return Picture(blank, "sixel", at, cells, size, encode_sixel(scaled, display.sixel_colors))
+        payload = encode_sixel_elsewhere(scaled, display.sixel_colors)
+        return Picture(blank, "sixel", at, cells, size, payload)
     image_id = next(_kitty_ids)
     return Picture(blank, "kitty", at, cells, size, kitty_transmit(scaled, image_id), image_id)
 

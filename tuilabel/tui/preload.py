@@ -120,8 +120,12 @@ class Preloader:
         return self._cells.get((image_id, size))
 
     def start(self, app: App) -> None:
-        """Start the worker threads (they post PhotoRendered to `app`)."""
-        for i in range(self.parallel):
+        """Start the worker threads (they post PhotoRendered to `app`). Sixel photos get as
+        many threads as encoding processes (each waits on its process without the lock)."""
+        from tuilabel.tui.sixel import PROCESSES
+
+        workers = max(self.parallel, PROCESSES if self.display.graphics == "sixel" else 1)
+        for i in range(workers):
             app.run_worker(partial(self._work, app), name=f"photos {i}", group="photos",
                            thread=True, exit_on_error=False)
 

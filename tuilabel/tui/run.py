@@ -72,6 +72,10 @@ def run_score(settings: ScoreSettings) -> str:
             display = detect(settings.graphics, truecolor=settings.truecolor)
         except ValueError as exc:
             raise InputError(str(exc)) from None
+        if display.graphics == "sixel":  # encoded in other processes (see sixel.py)
+            from tuilabel.tui.sixel import use_processes
+
+            use_processes(True)
         os.environ["TEXTUAL_COLOR_SYSTEM"] = {"truecolor": "truecolor", "256": "256"}.get(
             display.colors, "standard")
         if os.environ.get("TUILABEL_DEBUG"):
@@ -98,6 +102,8 @@ def run_score(settings: ScoreSettings) -> str:
     finally:
         gc.enable()
         store.close()
+        if "tuilabel.tui.sixel" in sys.modules:  # the Sixel encoding processes end
+            sys.modules["tuilabel.tui.sixel"].use_processes(False)
 
 
 def end_on_hangup(store: StoreThread, rater: str) -> None:
