@@ -21,6 +21,8 @@ fi
 # The ray extra too, so that CI runs the Ray engine's tests (about 500 MB, 45 s).
 .venv/bin/python -m pip install -q -e '.[dev,ray]'
 
+# apt-get on a fresh machine with no terminal for debconf to ask on (CI has no stdin).
+export DEBIAN_FRONTEND=noninteractive
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }
 
 # tmux drives the real-terminal test of `tuilabel score`.
