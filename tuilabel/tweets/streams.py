@@ -64,27 +64,8 @@ def read_fd_chunks(fd: int, stats: ReadStats) -> Iterator[bytes]:
 def peek(chunks: Iterator[bytes], n: int) -> tuple[bytes, Iterator[bytes]]:
     """The first n bytes (fewer at the end) and an iterator that still yields everything
     (damage met while peeking is raised again by that iterator, after the data before it)."""
-    head: list[bytes] = []
-    size = 0
-    damage: StreamDamage | None = None
-    try:
-        for chunk in chunks:
-            head.append(chunk)
-            size += len(chunk)
-            if size >= n:
-                break
-    except StreamDamage as exc:
-        damage = exc
-    joined = b"".join(head)
-
-    def rest() -> Iterator[bytes]:
-        if joined:
-            yield joined
-        if damage is not None:
-            raise damage
-        yield from chunks
-
-    return joined[:n], rest()
+    head, rest = peek_until(chunks, lambda _head: False, n)
+    return head[:n], rest
 
 
 def peek_until(chunks: Iterator[bytes], enough: Callable[[bytes], bool],
