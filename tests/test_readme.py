@@ -198,11 +198,14 @@ def run_in_tmux(command: str, keys: list[str], folder: Path, env: dict[str, str]
     the screen after the app has ended. With it: the screen once it matches `expected` (or
     the last one, after 60 s); then `q`, and an error unless the app exits with 0."""
     socket = f"tuilabel-readme-{uuid.uuid4().hex[:10]}"
+    # The pane's size is the terminal's: COLUMNS and LINES (set for the other commands) would
+    # override it for Rich and Textual.
+    tmux_env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     line = (f"cd {shlex.quote(str(folder))} && TERM=xterm-256color "
             f"{command}; echo README-EXIT=$?; sleep 120")
 
     def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", "-L", socket, "-f", os.devnull, *args], env=env,
+        return subprocess.run(["tmux", "-L", socket, "-f", os.devnull, *args], env=tmux_env,
                               capture_output=True, text=True, timeout=20, check=True).stdout
 
     def wait(predicate, what: str, timeout: float = 60.0) -> str:
@@ -301,7 +304,8 @@ def test_the_ellipsis_matching(expected, actual, ok):
     ("<!-- readme-test -->\n```toml\n[keys]\n```\n", "README.md:2: <!-- readme-test --> is not"),
     ("<!-- readme-test -->\ntext\n```console\n$ true\n```\n", "README.md:1: <!-- readme-test"),
     ("```text\n```console\n```\n", None),  # a fence inside a block is its text
-])
+], ids=["marked", "marked-blank-line", "no-examples", "unmarked", "text-example",
+        "bash-example", "marker-on-toml", "marker-astray", "fence-in-a-block"])
 def test_every_example_must_be_marked(text, problem):
     found = unchecked_examples(text)
     if problem is None:
