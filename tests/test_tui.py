@@ -9,7 +9,17 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from test_tui_support import fill_store, rate, ratings, run, saved, settle, until
+from test_tui_support import (
+    HeldFetcher,
+    fill_store,
+    rate,
+    ratings,
+    run,
+    saved,
+    screen_lines,
+    settle,
+    until,
+)
 
 from tuilabel.images import Fetcher
 from tuilabel.tui.factory import make_score_app, open_store_thread
@@ -86,7 +96,7 @@ def test_mouse_buttons_rate(db_url, tmp_path):
                 shown.append(app.session.current.id)
                 clicked = await pilot.click(button)
                 if not clicked:
-                    open("/tmp/sc/fail.txt", "w").write("\n".join(_screen_lines(app)))
+                    open("/tmp/sc/fail.txt", "w").write("\n".join(screen_lines(app)))
                 assert clicked, button
                 await settle(pilot, app)
             await saved(pilot, app)
@@ -182,7 +192,7 @@ def test_broken_photo_shows_reason_and_can_be_marked_unrateable(sqlite_url, tmp_
     async def scenario():
         async with app.run_test(size=size) as pilot:
             await settle(pilot, app)
-            text = "\n".join(_screen_lines(app))
+            text = "\n".join(screen_lines(app))
             assert "cannot be shown" in text and "not_found" in text
             assert "does not exist here" in text  # the reason in words a rater can act on
             # j/k/l judge the photo: refused for one that cannot be seen
@@ -190,7 +200,7 @@ def test_broken_photo_shows_reason_and_can_be_marked_unrateable(sqlite_url, tmp_
                 await pilot.press(key)
             await pilot.pause(0.2)
             assert app.session.history == [] and app.session.current.id == ids[0]
-            assert "not stored" in "\n".join(_screen_lines(app))
+            assert "not stored" in "\n".join(screen_lines(app))
             await pilot.press("x")
             await settle(pilot, app)
             await saved(pilot, app)
@@ -210,7 +220,7 @@ def test_nothing_left_and_undo_brings_it_back(sqlite_url, tmp_path):
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot, app)
             await pilot.press("l")
-            await until(pilot, lambda: "Nothing left to rate" in "\n".join(_screen_lines(app)),
+            await until(pilot, lambda: "Nothing left to rate" in "\n".join(screen_lines(app)),
                         what="the nothing-left message")
             await saved(pilot, app)
             assert ratings(sqlite_url) == {ids[0]: "none"}
@@ -233,21 +243,15 @@ def test_help_screen_opens_and_closes(sqlite_url, tmp_path):
             await settle(pilot, app)
             await pilot.press("question_mark")
             await pilot.pause(0.1)
-            assert "undo the last rating" in "\n".join(_screen_lines(app))
+            assert "undo the last rating" in "\n".join(screen_lines(app))
             await pilot.press("escape")
             await pilot.pause(0.1)
-            assert "undo the last rating" not in "\n".join(_screen_lines(app))
+            assert "undo the last rating" not in "\n".join(screen_lines(app))
 
     try:
         run(scenario())
     finally:
         store.close()
-
-
-def _screen_lines(app) -> list[str]:
-    """The text on screen now, one string per terminal row."""
-    strips = app.screen._compositor.render_strips()
-    return ["".join(seg.text for seg in strip) for strip in strips]
 
 
 def test_roc_screen_shows_the_ratings_so_far_and_refreshes(sqlite_url, tmp_path, monkeypatch):
@@ -262,7 +266,7 @@ def test_roc_screen_shows_the_ratings_so_far_and_refreshes(sqlite_url, tmp_path,
     assert app.roc_view is not None
 
     def text():
-        return "\n".join(_screen_lines(app))
+        return "\n".join(screen_lines(app))
 
     async def scenario():
         async with app.run_test(size=(120, 40)) as pilot:
@@ -308,7 +312,7 @@ def test_photo_is_redrawn_to_fit_after_a_resize(sqlite_url, tmp_path):
                         and app.photo.shown[1] == app.pane_size() != big, what="re-render")
             small = app.photo.shown[1]
             assert small[0] < big[0] and small[1] < big[1]
-            lines = _screen_lines(app)
+            lines = screen_lines(app)
             assert len(lines) == 24 and sum("▄" in line for line in lines) >= 10
 
     try:
@@ -383,10 +387,10 @@ def test_a_rating_that_cannot_be_stored_is_reported_and_its_photo_shown_again(sq
                 conn.execute("DELETE FROM images WHERE id = ?", (doomed,))
             conn.close()
             await pilot.press("j")
-            await until(pilot, lambda: "NOT stored" in "\n".join(_screen_lines(app)),
+            await until(pilot, lambda: "NOT stored" in "\n".join(screen_lines(app)),
                         what="the failure message")
             assert app.session.current.id == doomed  # shown again, nothing claimed stored
-            assert "✓ stored" not in "\n".join(_screen_lines(app))
+            assert "✓ stored" not in "\n".join(screen_lines(app))
             assert app.session.history == []
 
     try:
@@ -419,26 +423,9 @@ def test_enter_and_space_store_nothing(sqlite_url, tmp_path):
     assert ratings(sqlite_url) == {ids[0]: "top5"}
 
 
-class _HeldFetcher:
-    """The real Fetcher, but the first photo's bytes wait until `release` is set (a slow
-    network, at the outermost edge)."""
-
-    def __init__(self, slow_url):
-        import threading
-
-        self.inner = Fetcher(cache_dir=None)
-        self.slow_url = slow_url
-        self.release = threading.Event()
-
-    def fetch(self, url):
-        if url == self.slow_url:
-            self.release.wait(20)
-        return self.inner.fetch(url)
-
-
 def test_rating_keys_wait_for_the_photo(sqlite_url, tmp_path):
     ids = fill_store(sqlite_url, tmp_path / "photos", n=3)
-    fetcher = _HeldFetcher(str(tmp_path / "photos" / "photo0.png"))
+    fetcher = HeldFetcher(str(tmp_path / "photos" / "photo0.png"))
     store = open_store_thread(sqlite_url)
     app = make_score_app(store, rater="alice", order="oldest", fetcher=fetcher, roc=None,
                          freeze_gc=False)
@@ -450,7 +437,7 @@ def test_rating_keys_wait_for_the_photo(sqlite_url, tmp_path):
                 await pilot.press(key)
             await pilot.pause(0.2)
             assert app.session.history == []
-            text = " ".join(line.split("│")[-1].strip() for line in _screen_lines(app))
+            text = " ".join(line.split("│")[-1].strip() for line in screen_lines(app))
             assert "j k l wait until the photo is drawn" in text, text
             await pilot.press("s")  # s and x still work while loading
             fetcher.release.set()  # (the one render worker was waiting on that photo)
@@ -480,7 +467,7 @@ def test_zoom_gives_the_photo_the_screen_and_rating_keys_still_work(sqlite_url, 
             await until(pilot, lambda: app.photo.shown is not None
                         and app.photo.shown[1][0] == 130, what="the zoomed photo")
             assert app.photo.shown[1][1] >= 48 and normal[0] < 130
-            lines = _screen_lines(app)
+            lines = screen_lines(app)
             assert "Top labels" not in "\n".join(lines)
             assert "golden retriever" in lines[-1] and "z/esc back" in lines[-1]
             # the fixture photo (48x36) fills 130 cells wide: the zoomed photo is 130 px wide
@@ -492,7 +479,7 @@ def test_zoom_gives_the_photo_the_screen_and_rating_keys_still_work(sqlite_url, 
             await pilot.press("escape")
             await until(pilot, lambda: app.photo.shown is not None
                         and app.photo.shown[1] == normal, what="the normal view")
-            assert "Top labels" in "\n".join(_screen_lines(app))
+            assert "Top labels" in "\n".join(screen_lines(app))
             await pilot.press("z")
             await pilot.press("z")
             await until(pilot, lambda: app.photo.shown is not None

@@ -10,6 +10,7 @@ from PIL import Image as PILImage
 from rich_pixels import HalfcellRenderer
 
 from tuilabel.store.base import Image
+from tuilabel.tui.banner import render_banner
 from tuilabel.tui.cells import (
     FastHalfcellRenderer,
     fit_size,
@@ -99,6 +100,17 @@ def test_labels_are_text_not_markup():
     assert "[bold red]x[/]" in text.plain
     assert "\x1b" not in text.plain
     assert not any("red" in str(span.style) for span in text.spans)
+
+
+def test_a_grid_banner_too_narrow_for_large_letters_wraps_the_label_whole():
+    label = "American Staffordshire terrier"
+    strips = render_banner(label, 16, 6)
+    rows = ["".join(seg.text for seg in strip).strip() for strip in strips]
+    assert len(strips) == 6 and all(strip.cell_length == 16 for strip in strips)
+    assert " ".join(r for r in rows if r) == label  # every word, none cut
+    # only what cannot fit even on every row is cut, with "…"
+    last = "".join(seg.text for seg in render_banner("x" * 200, 10, 2)[-1])
+    assert last == "x" * 9 + "…"
 
 
 def test_bar():

@@ -122,6 +122,50 @@ def test_grid_page_stores_exceptions_in_one_go_undo_and_back(db_url, tmp_path):
     assert app.summary().startswith("tuilabel score: 12 photo(s) rated by alice")
 
 
+def test_a_skipped_grid_page_is_released_and_comes_back_at_the_end(db_url, tmp_path):
+    rows = [("tabby", 0.9)] * 3 + [("golden_retriever", 0.8)] * 3
+    ids = fill(db_url, tmp_path / "photos", rows)
+    store, app = build(db_url, grid=(3, 1))
+
+    async def scenario():
+        async with app.run_test(size=(100, 30)) as pilot:
+            await page_drawn(pilot, app)
+            assert [i.id for i in app.grid.pages.shown.images] == ids[:3]
+            await pilot.press("2")  # a verdict set, then the page skipped: nothing stored
+            await pilot.press("s")
+            await page_drawn(pilot, app)
+            assert [i.id for i in app.grid.pages.shown.images] == ids[3:]
+            assert "page skipped, back at the end of the sitting" in lines(app)
+            # its claims were let go: another rater could take those photos meanwhile
+            await until(pilot, lambda: _claimable(db_url) >= set(ids[:3]), what="the release")
+            await pilot.press("enter")
+            await pages_saved(pilot, app)
+            # nothing else is left: the skipped page comes back, its tiles at top-1 again
+            await until(pilot, lambda: app.grid.pages.shown is not None
+                        and [i.id for i in app.grid.pages.shown.images] == ids[:3],
+                        what="the skipped page back")
+            assert app.grid.pages.shown.verdicts == ["top1"] * 3
+            await page_drawn(pilot, app)
+            await pilot.press("3")
+            await pilot.press("enter")
+            await pages_saved(pilot, app)
+            await until(pilot, lambda: "Nothing left to rate" in lines(app), what="the end")
+
+    try:
+        run(scenario())
+    finally:
+        store.close()
+    assert ratings(db_url) == {**dict.fromkeys(ids, "top1"), ids[2]: "top5"}
+
+
+def _claimable(db_url: str) -> set[int]:
+    """Ids another rater could claim now (claimed by a probe and released at once)."""
+    with open_store(db_url) as s:
+        got = {img.id for img in s.claim_next("__other__", n=50, order="oldest")}
+        s.release_claims("__other__")
+    return got
+
+
 def test_two_raters_in_grid_mode_never_get_the_same_photo(db_url, tmp_path):
     rows = [("tabby", 0.9)] * 10 + [("tiger_cat", 0.7)] * 10
     fill(db_url, tmp_path / "photos", rows)

@@ -26,19 +26,21 @@ def make_photo(path: Path, size=(48, 36), colours=((220, 30, 30), (30, 30, 220))
 
 
 def fill_store(db_url: str, photo_dir: Path, n: int = 8, *, model: str = "vgg16",
-               relative: bool = False, broken: tuple[int, ...] = ()) -> list[int]:
-    """Store `n` photos (real files, labeled with fixed predictions); returns their ids in
-    storage order. Indices in `broken` point at a file that does not exist."""
+               relative: bool = False, broken: tuple[int, ...] = (),
+               labels: list[str] | None = None, file_name: str = "photo{i}.png") -> list[int]:
+    """Store `n` photos (real files named `file_name` with {i} the index, labeled with fixed
+    predictions: the top 5 of `labels`, default LABELS); returns their ids in storage order.
+    Indices in `broken` point at a file that does not exist."""
+    names = labels or LABELS
     photo_dir.mkdir(parents=True, exist_ok=True)
     images = []
     for i in range(n):
-        path = photo_dir / f"photo{i}.png"
+        path = photo_dir / file_name.format(i=i)
         if i not in broken:
             make_photo(path)
         url = path.name if relative else str(path)
         score = round(0.9 - 0.05 * i, 3)
-        preds = [(LABELS[0], score), (LABELS[1], 0.05), (LABELS[2], 0.03), (LABELS[3], 0.01),
-                 (LABELS[4], 0.005)]
+        preds = list(zip(names, [score, 0.05, 0.03, 0.01, 0.005], strict=False))
         images.append(NewImage(tweet_id=str(1000 + i), url=url, model=model, predictions=preds))
     store = open_store(db_url)
     try:
@@ -98,3 +100,28 @@ async def saved(pilot, app) -> None:
 
 def run(coro) -> None:
     asyncio.run(coro)
+
+
+def screen_lines(app) -> list[str]:
+    """The text on screen now, one string per terminal row."""
+    strips = app.screen._compositor.render_strips()
+    return ["".join(seg.text for seg in strip) for strip in strips]
+
+
+class HeldFetcher:
+    """The real Fetcher, but the bytes of the photo at `slow_url` wait until `release` is set
+    (a slow network, at the outermost edge)."""
+
+    def __init__(self, slow_url):
+        import threading
+
+        from tuilabel.images import Fetcher
+
+        self.inner = Fetcher(cache_dir=None)
+        self.slow_url = slow_url
+        self.release = threading.Event()
+
+    def fetch(self, url):
+        if url == self.slow_url:
+            self.release.wait(20)
+        return self.inner.fetch(url)

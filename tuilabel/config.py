@@ -96,10 +96,18 @@ class KeyMap:
         return self.keys[name]
 
     def shown(self, name: str) -> str:
-        """The first key of `name`, for footers and messages (`?` rather than its name)."""
+        """The first key of `name`, for footers and messages (`?` rather than its name, `␣`
+        for the space bar)."""
         first = self.keys[name][0] if self.keys[name] else ""
+        if first == "space":
+            return "␣"
         reverse = {v: k for k, v in _CHAR_NAMES.items()}
         return reverse.get(first, first)
+
+    def judging(self) -> str:
+        """The first keys of the verdicts that judge the photo, those that enter the analysis
+        ("j k l" by default): they wait until the photo is drawn."""
+        return " ".join(self.shown(v.value) for v in VERDICT_TABLE if v.analysed)
 
 
 def default_keys() -> dict[str, tuple[str, ...]]:

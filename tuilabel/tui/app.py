@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from tuilabel.config import ACTIONS
+from tuilabel.store.base import Image
 from tuilabel.tui.cells import render_message
 from tuilabel.tui.filters import PhotoKeepsColour
 from tuilabel.tui.graphics import Display
@@ -44,9 +45,17 @@ from tuilabel.tui.roc import RocView
 from tuilabel.tui.screens import HelpScreen, RocScreen, TweetTextScreen, keymap_changes
 from tuilabel.tui.session import CLAIM_SECONDS, Rated, Session
 from tuilabel.tui.settings import ScoreSettings
+from tuilabel.tui.sidepanel import (
+    GUTTER,
+    MIN_COLUMNS,
+    hint_pieces,
+    side_columns,
+    text_width,
+    wrap_pieces,
+)
 from tuilabel.tui.storethread import StoreThread
 from tuilabel.tui.text import clean
-from tuilabel.tui.warm import SIDE_COLUMNS, WarmStart
+from tuilabel.tui.warm import WarmStart
 from tuilabel.tui.widgets import (
     InfoPanel,
     PhotoView,
@@ -102,9 +111,9 @@ class ScoreApp(App[None]):
     #photo-column {{ width: 1fr; height: 1fr; }}
     #note {{ height: 1; padding: 0 1; display: none; }}
     #note.-shown {{ display: block; }}
-    #side {{ width: {SIDE_COLUMNS}; height: 1fr; padding: 0 1; border-left: solid $primary; }}
+    #side {{ width: {MIN_COLUMNS}; height: 1fr; padding: 0 1; border-left: solid $primary; }}
     #info {{ height: auto; max-height: 18; }}
-    #progress {{ height: 3; margin-top: 1; }}
+    #progress {{ height: auto; max-height: 5; margin-top: 1; }}
     #status {{ height: auto; max-height: 3; margin-top: 1; }}
     RateButtons {{ margin-top: 1; }}
     ZoomBar {{ display: none; }}
@@ -168,7 +177,7 @@ class ScoreApp(App[None]):
             if warm.counts is not None:
                 self.session.rated, self.session.total = warm.counts
         else:  # (a failed warm start is retried by the normal path, which reports errors)
-            self.preloader = Preloader(fetch, decode, display=display)
+            self.preloader = Preloader(fetch, decode, display=display, keys=settings.keys)
         self._freeze_gc = freeze_gc
         self._claiming = False
         self._counting = False
@@ -178,13 +187,19 @@ class ScoreApp(App[None]):
         #: The id of the photo on screen when it is drawn and may be judged (j/k/l).
         self._rateable: int | None = None
         self._grid_history: list = []
+        #: The widest side panel text of the photos shown in this sitting (cells): the panel
+        #: grows to fit a photo's text and does not shrink back, so that it does not jump
+        #: between photos and the photos rendered ahead keep their size.
+        self._side_text = 0
+        #: The side panel's width in columns (border and padding included), as last set.
+        self._side_cols = MIN_COLUMNS
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="photo-column"):
                 yield PhotoView(id="photo")
-                yield ZoomBar()
+                yield ZoomBar(self.settings.keys)
             with Vertical(id="side"):
                 yield InfoPanel(id="info")
                 yield ProgressPanel(id="progress")
@@ -207,12 +222,34 @@ class ScoreApp(App[None]):
         if data and self._driver is not None and not self.is_headless:
             self._driver.write(data)
 
-    def pane_size(self) -> tuple[int, int]:
-        """The photo pane's size in cells (before the first layout: the warm start's guess)."""
+    def pane_size(self, side: int | None = None) -> tuple[int, int]:
+        """The photo pane's size in cells (columns, rows) next to a side panel `side` columns
+        wide (default: as set for the photo shown), which a pending layout may not have
+        applied yet; zoomed, the whole pane; before the first layout, the warm start's guess."""
         size = self.photo.size
         if size.width == 0 and size.height == 0:
             return self._size_guess
-        return (size.width, size.height)
+        if self.zoomed or not self.size.width:
+            return (size.width, size.height)
+        side = self._side_cols if side is None else side
+        return (max(0, self.size.width - side), size.height)
+
+    def side_text_width(self, image: Image | None) -> int:
+        """The side panel text width (cells) that `image`'s labels and details need."""
+        st = self.settings
+        return text_width(image, self.rater, st.keys, blind=st.blind)
+
+    def fit_side(self, image: Image | None) -> int:
+        """Size the side panel for `image` (the photo about to be shown): wide enough for its
+        text and every earlier photo's in this sitting, within `side_columns`' bounds for this
+        screen. Returns the text width (cells) the panel then has."""
+        if image is not None:
+            self._side_text = max(self._side_text, self.side_text_width(image))
+        cols = side_columns(self._side_text, self.size.width or MIN_COLUMNS)
+        if cols != self._side_cols:
+            self._side_cols = cols
+            self.query_one("#side").styles.width = cols
+        return cols - GUTTER
 
     def on_mount(self) -> None:
         self._mark("startup mounted")
@@ -240,15 +277,16 @@ class ScoreApp(App[None]):
             self._warm_started()  # drawn in the very first frame
         self.claim_more()
 
-    def _keys_hint(self) -> str:
-        keys = self.settings.keys
-        return (f"{keys.shown('top1')} top-1 · {keys.shown('top5')} top-5 · "
-                f"{keys.shown('none')} none · {keys.shown('zoom')} zoom · ? help")
+    def say_keys_hint(self) -> None:
+        """The verdict, zoom and help keys in force, in the status line (broken into lines
+        between keys, to the side panel's width)."""
+        width = self.fit_side(self.session.shown)
+        self.status.say_lines(wrap_pieces(hint_pieces(self.settings.keys), width), "dim")
 
     def _warm_started(self) -> None:
         self._mark("startup claimed")
         if self.session.current is not None:
-            self.status.say(self._keys_hint(), "dim")
+            self.say_keys_hint()
         self.show_current()
 
     # -- claiming photos ------------------------------------------------------------------
@@ -288,7 +326,7 @@ class ScoreApp(App[None]):
         self.session.add_claimed(message.images, message.asked)
         if not had_current:
             if self.session.current is not None:
-                self.status.say(self._keys_hint(), "dim")
+                self.say_keys_hint()
             elif not self.session.more_available:
                 self._settle_gc()  # no photo frame will do it
             self.show_current()
@@ -335,9 +373,11 @@ class ScoreApp(App[None]):
         on screen, from pre-built cells."""
         image = self.session.shown
         entry = self.session.shown_entry
+        width = self.fit_side(image)
         info = self.query_one(InfoPanel)
         info.show_image(image, self.rater, blind=self.settings.blind,
-                        stored=(entry.verdict, self.session.back) if entry else None)
+                        stored=(entry.verdict, self.session.back) if entry else None,
+                        width=width)
         size = self.pane_size()
         if image is None and self.session.more_available:
             self.photo.show(render_message(["Finding photos to rate…"], *size, style="dim"))
@@ -364,8 +404,9 @@ class ScoreApp(App[None]):
         self._rateable = None if rendered.failure else rendered.image_id
         self._update_zoom_bar()
         if rendered.failure:
-            self.status.say(f"photo not shown: {reason_words(rendered.failure)}. "
-                            "x = cannot rate, s = skip", "yellow")
+            # (the keys first: a long reason may run past the status line's rows)
+            self.status.say(f"photo not shown ({self._cannot_show_keys()}): "
+                            f"{reason_words(rendered.failure)}", "yellow")
         if self._frame_log or not self._started_gc:
             self.call_after_refresh(self._frame_written, rendered.image_id)
 
@@ -387,6 +428,11 @@ class ScoreApp(App[None]):
             gc.freeze()
             gc.enable()
 
+    def _cannot_show_keys(self) -> str:
+        """The keys that work on a photo that cannot be shown, as the config file has them."""
+        keys = self.settings.keys
+        return f"{keys.shown('unrateable')} = cannot rate, {keys.shown('skip')} = skip"
+
     def _mark(self, event: str) -> None:
         """Append `event` and the time to the frame log (benchmarks only)."""
         if self._frame_log:
@@ -403,6 +449,8 @@ class ScoreApp(App[None]):
         return lines
 
     def preload_ahead(self) -> None:
+        """Queue the photos about to be shown, each at the pane size it will have (the side
+        panel may grow for a photo's text); forget the other pictures."""
         size = self.pane_size()
         s = self.session
         if self.grid is not None:
@@ -410,10 +458,15 @@ class ScoreApp(App[None]):
         upcoming = ([s.current] if s.current else []) + list(s.queue)
         if s.back:
             upcoming = [s.history[-s.back].image] + upcoming
+        wanted = set()
+        text = self._side_text
         for priority, image in enumerate(upcoming):
-            self.preloader.request(image, size, priority)
-        recent = [e.image.id for e in s.history[-max(2, s.back + 2):]]
-        dropped = self.preloader.keep_only([i.id for i in upcoming] + recent, size)
+            text = max(text, self.side_text_width(image))  # the panel's text when it is shown
+            at = self.pane_size(side_columns(text, self.size.width or MIN_COLUMNS))
+            self.preloader.request(image, at, priority)
+            wanted.add((image.id, at))
+        wanted |= {(e.image.id, size) for e in s.history[-max(2, s.back + 2):]}
+        dropped = self.preloader.keep_keys(wanted)
         on_screen = self.photo.picture
         self.write_terminal("".join(forget_kitty(r.picture) for r in dropped
                                     if r.picture is not on_screen))
@@ -425,6 +478,8 @@ class ScoreApp(App[None]):
         self.preloader.store(rendered)
         # Kitty pixels go to the terminal now, ahead of the key press that shows them.
         self.write_terminal(send_kitty(rendered.picture))
+        if not self.screen_stack:  # arrived while the app closes
+            return
         screen = self.screen
         if hasattr(screen, "photo_rendered"):  # the grid, or a tile opened from it
             screen.photo_rendered(rendered)
@@ -456,11 +511,12 @@ class ScoreApp(App[None]):
             rendered = self.preloader.get(image.id, self.pane_size())
             if rendered is not None and rendered.failure:
                 self.status.say(f"not stored: this photo cannot be shown "
-                                f"({reason_words(rendered.failure)}); x = cannot rate, "
-                                "s = skip", "yellow")
+                                f"({self._cannot_show_keys()}): "
+                                f"{reason_words(rendered.failure)}", "yellow")
             else:
-                self.status.say("not stored: j k l wait until the photo is drawn "
-                                "(s = skip)", "yellow")
+                keys = self.settings.keys
+                self.status.say(f"not stored: {keys.judging()} wait until the photo is "
+                                f"drawn ({keys.shown('skip')} = skip)", "yellow")
             return
         if self.session.back:
             self._rerate(verdict)
@@ -694,7 +750,7 @@ class ScoreApp(App[None]):
     @property
     def zoomed(self) -> bool:
         """The photo fills the screen (z); the rating keys still work."""
-        return self.screen.has_class("-zoom")
+        return self.screen_stack[0].has_class("-zoom") if self.screen_stack else False
 
     def action_zoom(self) -> None:
         if not self._on_main_screen():

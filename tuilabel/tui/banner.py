@@ -3,11 +3,13 @@ characters, two font pixels per cell (upper and lower half), so that "tabby" rea
 
 Pillow's built-in font (`ImageFont.load_default(size)`) draws the text; each cell then shows one
 of ` `, `▀`, `▄`, `█` in one colour. When the text does not fit even at the smallest size, it is
-shown once in plain bold letters. Runs on the UI thread but is cached per (text, width).
+shown in plain bold letters, wrapped over the banner's rows (cut only where even they are too
+few). Runs on the UI thread but is cached per (text, width).
 """
 
 from __future__ import annotations
 
+import textwrap
 from functools import lru_cache
 
 import numpy as np
@@ -53,13 +55,23 @@ def banner_lines(text: str, width: int, height: int) -> tuple[str, ...]:
     return ()
 
 
+def plain_lines(text: str, width: int, height: int) -> list[str]:
+    """`text` in plain letters, wrapped onto at most `height` lines of `width` cells (between
+    words where it can); only what does not fit even then is cut, with "…"."""
+    if width <= 0 or height <= 0:
+        return []
+    lines = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=True) or [""]
+    lines = [line if cell_len(line) <= width else set_cell_size(line, width) for line in lines]
+    if len(lines) > height:
+        last = " ".join(lines[height - 1:])
+        lines = lines[:height - 1] + [set_cell_size(last, max(width - 1, 0)) + "…"]
+    return lines
+
+
 def render_banner(text: str, width: int, height: int, style: str = "bold") -> list[Strip]:
     """Exactly `height` strips of `width` cells: `text` large and centred, else plain."""
     rich_style = Style.parse(style)
-    lines = list(banner_lines(text, width, height))
-    if not lines:
-        plain = text if cell_len(text) <= width else set_cell_size(text, max(width - 1, 0)) + "…"
-        lines = [plain]
+    lines = list(banner_lines(text, width, height)) or plain_lines(text, width, height)
     top = max(0, (height - len(lines)) // 2)
     strips = [Strip.blank(width)] * top
     for line in lines[:height]:

@@ -5,7 +5,8 @@ number cycles its verdict (top1 -> top5 -> none -> unrateable, from the verdict 
 hands the whole page to the store in one transaction (`Store.add_ratings`) and shows the next
 page, whose tiles the preloader's worker has already built. `u` undoes the last page, `b`/`n`
 step through the pages stored in this sitting (Enter on one stores its new verdicts in place),
-`i` opens the last tile touched in the single view with its top 5.
+`i` opens the last tile touched in the single view with its top 5, `s` skips the page (its
+photos come back at the end of the sitting, as a skipped photo does in the single view).
 
 Pages are claimed ahead (PAGES_AHEAD) by `pages.claim_page` on the store thread, under the same
 claims, rater and overlap rules as the single view.
@@ -34,6 +35,7 @@ from tuilabel.tui.messages import StoreFailed
 from tuilabel.tui.pages import Page, PageSession, claim_page
 from tuilabel.tui.picture import Rendered
 from tuilabel.tui.screens import TweetTextScreen
+from tuilabel.tui.sidepanel import GUTTER, MIN_COLUMNS, side_columns
 from tuilabel.tui.text import clean
 from tuilabel.tui.widgets import (
     InfoPanel,
@@ -173,9 +175,10 @@ def _grid_bindings() -> list[BindingType]:
     out.append(Binding("enter", "store_page", "store page"))
     names = {"undo": ("undo_page", "undo page"), "back": ("page_back", "back"),
              "forward": ("page_forward", "fwd"), "grid": ("close_grid", "single view"),
-             "text": ("text", "text")}
+             "text": ("text", "text"), "skip": ("skip_page", "skip page")}
+    hidden = ("forward", "text", "skip")  # (no room in an 80-column footer; see the help)
     out += [Binding(",".join(a.keys), names[a.name][0], names[a.name][1], id=a.name,
-                    show=a.name not in ("forward", "text"))
+                    show=a.name not in hidden)
             for a in ACTIONS if a.name in names]
     out.append(Binding("i", "open_tile", "open tile"))
     return out
@@ -230,6 +233,8 @@ class GridScreen(Screen[None]):
 
     # -- claiming pages -------------------------------------------------------------------
     def claim_more(self) -> None:
+        if self.pages.return_skipped():  # the end of the sitting: the skipped come back
+            self.say("the pages skipped in this sitting come back now", "cyan")
         if self.pages.wants_more() and not self._claiming:
             self._claiming = True
             self.run_worker(self._claim(self.pages.held_ids()), group="store")
@@ -447,6 +452,31 @@ class GridScreen(Screen[None]):
             self.pages.back = 0
             self.draw()
 
+    def action_skip_page(self) -> None:
+        """Pass over the page to rate, as the single view's skip does a photo: its claims are
+        released (others may rate its photos meanwhile) and its photos come back at the end
+        of the sitting, once nothing else is left. Not on a page stepped back to."""
+        if self._digit_timer is not None:
+            self._digit_timer.stop()
+            self._digit_timer = None
+        self._digits = ""
+        if self.pages.back:
+            self.say("a stored page cannot be skipped: Enter stores it again", "yellow")
+            self.app.bell()
+            return
+        page = self.pages.skip_current()
+        if page is None:
+            self.app.bell()
+            return
+        app, ids = self.score, [img.id for img in page.images]
+        app.store.submit(lambda s: s.release_claims(app.rater, ids))
+        self.view.selected = None
+        self.say(f"page skipped, back at the end of the sitting ({len(ids)} "
+                 f"{clean(page.label, 40)})", "dim")
+        self.draw()
+        self.prepare()
+        self.claim_more()
+
     def action_undo_page(self) -> None:
         """Take back the last stored page: its ratings deleted in one transaction, the page
         shown again with the verdicts it had."""
@@ -550,9 +580,9 @@ class TileScreen(ModalScreen[str | None]):
     """One tile of the grid in the single view: the photo large, its top 5, the verdict keys
     set the tile's verdict (and close); Escape or `i` closes unchanged."""
 
-    DEFAULT_CSS = """
-    TileScreen #tile-main { height: 1fr; }
-    TileScreen #tile-side { width: 42; padding: 0 1; border-left: solid $primary; }
+    DEFAULT_CSS = f"""
+    TileScreen #tile-main {{ height: 1fr; }}
+    TileScreen #tile-side {{ width: {MIN_COLUMNS}; padding: 0 1; border-left: solid $primary; }}
     """
 
     # Same binding ids as the single view's verdicts: the config file's keys apply here too.
@@ -573,8 +603,12 @@ class TileScreen(ModalScreen[str | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(InfoPanel).show_image(self.image, self.score.rater,
-                                             blind=self.score.settings.blind)
+        # The side panel takes what the photo's text needs, as in the single view.
+        score, side = self.score, self.query_one(InfoPanel)
+        cols = side_columns(score.side_text_width(self.image), self.app.size.width)
+        side.styles.width = cols
+        side.show_image(self.image, score.rater, blind=score.settings.blind,
+                        width=cols - GUTTER)
         self.call_after_refresh(self._draw)
 
     def _pane_size(self) -> tuple[int, int]:

@@ -67,8 +67,11 @@ class PageSession:
     history: list[Page] = field(default_factory=list)
     #: Pages stepped back with `b` (0: at the page to rate next).
     back: int = 0
-    #: False once the store had no more photos for this rater.
+    #: False once the store had no more photos for this rater (until an undo or skip).
     more_available: bool = True
+    #: Ids of the photos on pages skipped in this sitting: not claimed again until nothing
+    #: else is left (`return_skipped`).
+    skipped: set[int] = field(default_factory=set)
 
     def claimed_ids(self) -> list[int]:
         """Ids of the photos on the page to rate and on the pages ahead (claimed)."""
@@ -76,8 +79,8 @@ class PageSession:
         return [img.id for page in pages for img in page.images]
 
     def held_ids(self) -> list[int]:
-        """Ids excluded from the next claim: held by this sitting already."""
-        return self.claimed_ids()
+        """Ids excluded from the next claim: held by this sitting already, or skipped."""
+        return [*self.claimed_ids(), *self.skipped]
 
     @property
     def shown(self) -> Page | None:
@@ -108,6 +111,25 @@ class PageSession:
         self.history.append(page)
         self.current = self.ahead.popleft() if self.ahead else None
         return page
+
+    def skip_current(self) -> Page | None:
+        """Pass over the page to rate for the rest of this sitting (its verdicts are dropped;
+        the caller releases its claims); the next page shows. None when there is none."""
+        page = self.current
+        if page is None:
+            return None
+        self.skipped.update(img.id for img in page.images)
+        self.current = self.ahead.popleft() if self.ahead else None
+        return page
+
+    def return_skipped(self) -> bool:
+        """At the end of the sitting (no page to rate or ahead, the store has nothing more):
+        let the photos of the pages skipped be claimed again. True if there were any."""
+        if self.current is not None or self.ahead or self.more_available or not self.skipped:
+            return False
+        self.skipped.clear()
+        self.more_available = True
+        return True
 
     def undo(self) -> Page | None:
         """Take back the last stored page: shown again (with the verdicts it had), the page

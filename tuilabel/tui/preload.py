@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from PIL import Image as PILImage
 from textual.strip import Strip
 
+from tuilabel.config import KeyMap
 from tuilabel.store.base import Image
 from tuilabel.tui.cells import render_message
 from tuilabel.tui.graphics import Display
@@ -43,15 +44,15 @@ class _Failed:
 #: What a rater can make of each failure reason (the tokens of images.py), in words.
 REASON_WORDS = {
     "dns": "the photo's server name does not resolve: check the network (or the URL)",
-    "refused": "the photo's server refuses connections: try again later (s = skip for now)",
-    "timeout": "the photo's server did not answer in time: check the network, s = skip for now",
+    "refused": "the photo's server refuses connections: try again later",
+    "timeout": "the photo's server did not answer in time: check the network",
     "connection": "the connection to the photo's server broke: check the network",
     "redirects": "the photo's URL redirects in a loop: the photo is not reachable",
     "http_404": "the photo is gone from the server (HTTP 404: deleted tweet or account?)",
     "http_403": "the server refuses the photo (HTTP 403: protected or suspended account?)",
     "http_410": "the photo was removed from the server (HTTP 410)",
-    "http_429": "the server limits requests (HTTP 429): s = skip, and come back later",
-    "http_5xx": "the photo's server has an error (HTTP 5xx): s = skip, and come back later",
+    "http_429": "the server limits requests (HTTP 429): skip it, and come back later",
+    "http_5xx": "the photo's server has an error (HTTP 5xx): skip it, and come back later",
     "too_large": "the photo file is larger than the download limit",
     "empty": "the photo file is empty",
     "bad_scheme": "the photo's address is not http(s) or a file",
@@ -75,17 +76,21 @@ def reason_words(reason: str) -> str:
     return reason
 
 
-def placeholder(image: Image, reason: str, detail: str, size: tuple[int, int]) -> list:
+def placeholder(image: Image, reason: str, detail: str, size: tuple[int, int],
+                keys: KeyMap | None = None) -> list:
     """The pane's content for a photo that could not be shown: why, in words a rater can act
-    on, and the keys that still work (j/k/l are refused: nobody can judge an unseen photo)."""
+    on, and the keys that still work (j/k/l are refused: nobody can judge an unseen photo);
+    the keys as `keys` has them."""
+    keys = keys or KeyMap()
     cols, rows = size
     lines = [
-        "This photo cannot be shown, so j/k/l cannot rate it",
+        f"This photo cannot be shown, so {keys.judging().replace(' ', '/')} cannot rate it",
         "",
         clean(reason_words(reason), 120),
         f"({clean(reason, 40)}{': ' + clean(detail, 200) if detail else ''})",
         "",
-        "x = mark it cannot rate    s = skip it for now",
+        f"{keys.shown('unrateable')} = mark it cannot rate    "
+        f"{keys.shown('skip')} = skip it for now",
     ]
     return render_message(lines, cols, rows, style="bold yellow")
 
@@ -99,12 +104,15 @@ class Preloader:
         decode: Callable[[bytes], PILImage.Image],
         *,
         display: Display | None = None,
+        keys: KeyMap | None = None,
         parallel: int = 1,
         keep_decoded: int = 8,
     ) -> None:
         self._fetch = fetch
         self._decode = decode
         self.display = display or Display()
+        #: The keys in force, named on the placeholder of a photo that cannot be shown.
+        self.keys = keys or KeyMap()
         self.parallel = parallel
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._seq = itertools.count()
@@ -156,7 +164,11 @@ class Preloader:
     def keep_only(self, image_ids: Iterable[int], size: tuple[int, int]) -> list[Rendered]:
         """Forget pictures of other photos and of other pane sizes (memory stays flat);
         returns the ones forgotten."""
-        wanted = {(i, size) for i in image_ids}
+        return self.keep_keys({(i, size) for i in image_ids})
+
+    def keep_keys(self, wanted: set[Key]) -> list[Rendered]:
+        """Forget every picture but those of `wanted` (image id, pane size) pairs; returns the
+        ones forgotten."""
         return [self._cells.pop(key) for key in [k for k in self._cells if k not in wanted]]
 
     # -- worker threads -------------------------------------------------------------------
@@ -174,7 +186,7 @@ class Preloader:
             try:
                 rendered = self.render(image, size)
             except Exception as exc:  # never lose the photo: show why instead
-                strips = placeholder(image, "render_error", str(exc), size)
+                strips = placeholder(image, "render_error", str(exc), size, self.keys)
                 rendered = Rendered(image.id, size, Picture(strips), "render_error", str(exc))
             app.post_message(PhotoRendered(rendered))
 
@@ -182,7 +194,7 @@ class Preloader:
         """Fetch (or reuse), decode and render one photo at `size`; thread-safe."""
         photo = self._decoded_photo(image)
         if isinstance(photo, _Failed):
-            strips = placeholder(image, photo.reason, photo.detail, size)
+            strips = placeholder(image, photo.reason, photo.detail, size, self.keys)
             return Rendered(image.id, size, Picture(strips), photo.reason, photo.detail)
         display = self.display
         picture = render_picture(photo, size[0], size[1], display)

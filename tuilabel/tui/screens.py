@@ -48,9 +48,10 @@ def help_text(keys: KeyMap, *, grid: bool = False) -> str:
     if grid:
         lines += ["", "Grid: every tile starts as top-1 correct; its number",
                   "cycles top-1 → top-5 → none → cannot rate; i opens",
-                  "the last tile touched; Enter stores the page at once."]
+                  "the last tile touched; Enter stores the page at once;",
+                  f"{keys.shown('skip')} skips the page (it comes back at the end)."]
     else:
-        lines += ["", "j k l wait for the photo; Enter and space rate nothing.",
+        lines += ["", f"{keys.judging()} wait for the photo; Enter and space rate nothing.",
                   "Each rating is committed at once;",
                   "reopening continues where you stopped."]
     if keys.source is not None:
@@ -59,15 +60,19 @@ def help_text(keys: KeyMap, *, grid: bool = False) -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    """The keys, in words (from the verdict and action tables and the keys in force)."""
+    """The keys, in words (from the verdict and action tables and the keys in force). On a
+    screen too short for them the box scrolls (arrow keys, Page Up/Down, the mouse wheel), and
+    its lower border says so."""
 
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss_help", "Close", priority=True),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Static { width: auto; max-width: 90%; height: auto; max-height: 90%;
-                          border: round $accent; padding: 1 2; background: $surface; }
+    HelpScreen > VerticalScroll { width: auto; max-width: 100%; height: auto; max-height: 100%;
+                                  border: round $accent; padding: 0 1; background: $surface;
+                                  scrollbar-size-vertical: 1; }
+    HelpScreen #help-text { width: auto; }
     """
 
     def __init__(self, keys: KeyMap | None = None, *, grid: bool = False) -> None:
@@ -75,7 +80,22 @@ class HelpScreen(ModalScreen[None]):
         self._text = help_text(keys or KeyMap(), grid=grid)
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(self._text), id="help-text")
+        with VerticalScroll(id="help-box"):
+            yield Static(Text(self._text.rstrip("\n")), id="help-text")
+
+    def on_mount(self) -> None:
+        box = self.query_one("#help-box", VerticalScroll)
+        # (the text's width, its padding and the scrollbar's column: no line wraps)
+        box.styles.width = max(len(line) for line in self._text.splitlines()) + 6
+        box.focus()
+        self.call_after_refresh(self._say_scrolls)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._say_scrolls)
+
+    def _say_scrolls(self) -> None:
+        box = self.query_one("#help-box", VerticalScroll)
+        box.border_subtitle = "↑↓ more · esc closes" if box.max_scroll_y > 0 else ""
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

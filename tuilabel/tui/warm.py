@@ -3,8 +3,9 @@
 Importing Textual and building the app take most of the start-up time. The first photo's
 claim (a database call), fetch and decode (mostly C code that releases the interpreter lock)
 do not need Textual, so a thread does them meanwhile, at the size the photo pane will have
-(the terminal's size less the fixed side panel and footer). The app starts with that photo's
-cells ready; if the guess of the pane size or colour system was wrong it simply renders again.
+(the terminal's size less the footer and the side panel that photo's text takes). The app
+starts with that photo's cells ready; if the guess of the pane size or colour system was wrong
+it simply renders again.
 """
 
 from __future__ import annotations
@@ -17,27 +18,37 @@ from typing import TYPE_CHECKING
 from tuilabel.store.base import Image
 from tuilabel.tui.session import LOOKAHEAD
 from tuilabel.tui.settings import ScoreSettings
+from tuilabel.tui.sidepanel import side_columns, text_width
 from tuilabel.tui.storethread import StoreThread
 
 if TYPE_CHECKING:  # imported by the thread itself: this module must stay light
     from tuilabel.tui.graphics import Display
     from tuilabel.tui.preload import Preloader
 
-#: Columns the side panel takes and rows the footer takes (see ScoreApp.CSS).
-SIDE_COLUMNS = 34
+#: Rows the footer takes (see ScoreApp.CSS).
 FOOTER_ROWS = 1
 
 
-def guess_pane_size(note: bool = False) -> tuple[int, int]:
-    """The photo pane's size in cells, from the terminal's size (`note`: a line under the
-    photo says how to get a better picture)."""
+def terminal_size() -> tuple[int, int]:
+    """The terminal's (columns, rows), or (0, 0) when stderr is not a terminal."""
     if sys.__stderr__ is None:
         return (0, 0)
     try:
         cols, rows = os.get_terminal_size(sys.__stderr__.fileno())
     except (OSError, ValueError):
         return (0, 0)
-    return (max(0, cols - SIDE_COLUMNS), max(0, rows - FOOTER_ROWS - (1 if note else 0)))
+    return (cols, rows)
+
+
+def guess_pane_size(note: bool = False, text: int = 0) -> tuple[int, int]:
+    """The photo pane's size in cells, from the terminal's size, next to a side panel that
+    holds `text` cells of text (see `sidepanel.side_columns`; `note`: a line under the photo
+    says how to get a better picture). (0, 0) when the size is unknown."""
+    cols, rows = terminal_size()
+    if cols <= 0 or rows <= 0:
+        return (0, 0)
+    return (max(0, cols - side_columns(text, cols)),
+            max(0, rows - FOOTER_ROWS - (1 if note else 0)))
 
 
 class WarmStart:
@@ -66,6 +77,8 @@ class WarmStart:
         #: (rated, total) as the caller counted them just before, if it did.
         self.counts = counts
         self.display = display
+        self.settings = settings
+        #: The first photo's pane size (known once its side panel text is: see _run).
         self.size = guess_pane_size(note=bool(display and display.note))
         self.fetcher = fetcher
         self.preloader: Preloader | None = None
@@ -81,8 +94,13 @@ class WarmStart:
 
             if self.fetcher is None:
                 self.fetcher = Fetcher(pool_size=4)
-            self.preloader = Preloader(self.fetcher.fetch, decode_image, display=self.display)
+            st = self.settings
+            self.preloader = Preloader(self.fetcher.fetch, decode_image, display=self.display,
+                                       keys=st.keys)
             self.images = self._claim.result()
+            if self.images:
+                text = text_width(self.images[0], st.who, st.keys, blind=st.blind)
+                self.size = guess_pane_size(bool(self.display and self.display.note), text)
             if self.images and min(self.size) > 0:
                 self.preloader.store(self.preloader.render(self.images[0], self.size))
         except BaseException as exc:  # noqa: BLE001 - handed to the app, which reports it

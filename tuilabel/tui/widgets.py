@@ -23,8 +23,15 @@ from textual.widgets import Button, Static
 from tuilabel.config import KeyMap
 from tuilabel.store.base import Image
 from tuilabel.tui.picture import Picture, kitty_hide, kitty_place
+from tuilabel.tui.sidepanel import (
+    BAR_MAX,
+    BAR_MIN,
+    GUTTER,
+    LABEL_EXTRA,
+    MIN_COLUMNS,
+    label_name,
+)
 from tuilabel.tui.text import clean, link_target
-from tuilabel.tui.warm import SIDE_COLUMNS
 from tuilabel.verdicts import VERDICT_TABLE
 from tuilabel.verdicts import verdict as verdict_of
 
@@ -149,26 +156,29 @@ def bar(fraction: float, width: int) -> str:
 
 
 def labels_text(image: Image, width: int, *, blind: bool = False) -> Text:
-    """The top-k labels with score bars, fitted to `width` cells: a label longer than its
-    column wraps onto the next lines (never cut), the bar and the percentage stay on its first
-    line. `blind`: the labels alone, no bars and no scores (the model's confidence hidden)."""
+    """The top-k labels with score bars, fitted to `width` cells: the bar (BAR_MIN to BAR_MAX
+    cells) and the percentage stay on a label's first line; a label longer than its column
+    wraps onto the next lines, indented under its first (never cut). `blind`: the labels alone,
+    no bars and no scores (the model's confidence hidden)."""
     out = Text()
-    bar_w = max(4, min(12, width // 7))
-    name_w = max(8, width - bar_w - 10) if not blind else max(8, width - 3)
-    for rank, (label, score) in enumerate(image.predictions[:5], start=1):
-        name = clean(label, 200).replace("_", " ")
+    names = [label_name(label) for label, _ in image.predictions[:5]]
+    longest = max((cell_len(n) for n in names), default=0)
+    bar_w = max(BAR_MIN, min(BAR_MAX, width - LABEL_EXTRA - longest))
+    name_w = max(8, width - 3) if blind else max(8, min(longest, width - bar_w - LABEL_EXTRA))
+    for rank, (name, (_label, score)) in enumerate(
+            zip(names, image.predictions[:5], strict=False), start=1):
         lines = textwrap.wrap(name, name_w, break_long_words=True, break_on_hyphens=True) or [""]
         out.append(f"{rank} ", style="dim")
+        style = "bold" if rank == 1 else ""
         if blind:
-            for line in lines:
-                out.append(line + "\n", style="bold" if rank == 1 else "")
-            continue
-        out.append(lines[0].ljust(name_w), style="bold" if rank == 1 else "")
-        out.append(" ")
-        out.append(bar(score, bar_w), style="green" if rank == 1 else "cyan")
-        out.append(f" {score * 100:5.1f}%\n")
+            out.append(lines[0] + "\n", style=style)
+        else:
+            out.append(lines[0].ljust(name_w), style=style)
+            out.append(" ")
+            out.append(bar(score, bar_w), style="green" if rank == 1 else "cyan")
+            out.append(f" {score * 100:5.1f}%\n")
         for more in lines[1:]:
-            out.append("  " + more + "\n", style="bold" if rank == 1 else "")
+            out.append("  " + more + "\n", style=style)
     out.rstrip()
     return out
 
@@ -214,22 +224,25 @@ def console_lines(renderable, width: int) -> list:
 class InfoPanel(Static):
     """The current photo's labels and details."""
 
-    #: Content width before the first layout (the side panel's CSS width less its gutter).
-    DEFAULT_WIDTH = SIDE_COLUMNS - 3
+    #: Text width before the first layout (the narrowest side panel less its gutter).
+    DEFAULT_WIDTH = MIN_COLUMNS - GUTTER
     _shown: tuple | None = None
     _height = 0
+    _width = 0
 
     def on_resize(self) -> None:
-        if self._shown is not None:
+        if self._shown is not None and self.size.width != self._width:
             image, rater, blind, stored = self._shown
             self.show_image(image, rater, blind=blind, stored=stored)
 
     def show_image(self, image: Image | None, rater: str, *, blind: bool = False,
-                   stored: tuple[str, int] | None = None) -> None:
+                   stored: tuple[str, int] | None = None, width: int | None = None) -> None:
         """Show `image`'s labels (without scores when `blind`) and details; `stored` is
-        (verdict, steps back) when the rater stepped back to an earlier rating."""
+        (verdict, steps back) when the rater stepped back to an earlier rating. `width`: the
+        text width (cells) the panel is about to have, when its layout has not caught up."""
         self._shown = (image, rater, blind, stored)
-        width = max(20, self.size.width or self.DEFAULT_WIDTH)
+        width = max(20, width or self.size.width or self.DEFAULT_WIDTH)
+        self._width = width
         if image is None:
             self.update(Text("No photo to rate.", style="dim"), layout=False)
             return
@@ -283,12 +296,24 @@ class StatusLine(Static):
     def say(self, message: str, style: str = "") -> None:
         self.update(Text(clean(message, 300), style=style), layout=False)
 
+    def say_lines(self, lines: list[str], style: str = "") -> None:
+        """Show `lines` (cleaned) one under the other, as given."""
+        self.update(Text("\n".join(clean(line, 300) for line in lines), style=style),
+                    layout=False)
+
 
 class ZoomBar(Static):
     """The one line under a zoomed photo: the labels being rated and the keys."""
 
+    def __init__(self, keys: KeyMap | None = None) -> None:
+        super().__init__()
+        self.keys = keys or KeyMap()
+
     def show_image(self, image: Image | None) -> None:
-        text = Text("z/esc back  j k l x s  ", style="dim")
+        keys = self.keys
+        verdicts = " ".join(keys.shown(v.value) for v in VERDICT_TABLE)
+        text = Text(f"{keys.shown('zoom')}/esc back  {verdicts} {keys.shown('skip')}  ",
+                    style="dim")
         if image is not None:
             for rank, (label, _score) in enumerate(image.predictions[:5], start=1):
                 text.append(f"{rank} ", style="dim")
