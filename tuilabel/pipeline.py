@@ -2,8 +2,9 @@
 
 Why this shape: on a CPU the model step is the bottleneck (VGG16 runs at the machine's float32
 limit, about 7 photos/s on 2 cores), so the whole game is keeping it busy. Fetcher threads
-download and decode photos concurrently into a bounded set of in-flight jobs while the calling
-thread runs the model on full batches and writes each batch in one transaction. Nothing here
+download and decode photos concurrently into a bounded set of in-flight jobs, a model thread runs
+the model on full batches, and the calling thread keeps the fetchers fed and writes each finished
+batch in one transaction while the model works on the next. Nothing here
 knows about Typer, Textual or terminals (the progress callback is injected), so the CLI, the
 benchmarks and the tests all call `label_photos` directly.
 
@@ -11,8 +12,8 @@ Guarantees:
 * a photo's labels are written with its own tweet id and URL, whatever order downloads finish;
 * photos already labeled by the same model are skipped (asked of the store in chunks), and
   photos that failed before are skipped unless `retry_failed`;
-* memory is bounded: at most `2 * batch_size + fetchers` photos are in flight and input is
-  read lazily, a chunk at a time;
+* memory is bounded: at most `3 * batch_size + fetchers` photos are held (fetched or being
+  fetched, and one batch in the model) and input is read lazily, a chunk at a time;
 * a stop request (Ctrl-C, or `stop.set()`) ends the run after the batch in flight is written;
   `kill -9` loses at most that batch (one transaction per batch);
 * the store is used only from the calling thread (Store objects are single-thread).
@@ -363,8 +364,15 @@ def predict_batch(classifier: Any, jobs: Sequence[PhotoJob], pixels: Sequence[np
 
 class LocalEngine:
     """Fetch and decode on a `concurrent.futures` thread pool (`fetchers` threads; downloads
-    wait on the network, Pillow's decoder releases the GIL), run the model on full batches in
-    the calling thread. At most `2 * batch_size + fetchers` photos are in flight."""
+    wait on the network, Pillow's decoder releases the GIL) and run the model on full batches
+    in one more thread, so that the calling thread is free to keep the fetchers fed and to
+    write each finished batch while the model works on the next. At most
+    `3 * batch_size + fetchers` photos are held: `2 * batch_size + fetchers` fetched or being
+    fetched, one batch in the model.
+
+    Why a model thread: with the model in the calling thread, new fetches were started only
+    between batches, and every few batches the model sat idle for a network round trip
+    (`scripts/bench_label.py` measured 150 ms gaps every third batch of 16)."""
 
     def __init__(self, classifier: Any, fetcher: Any, fetchers: int = DEFAULT_FETCHERS,
                  fast_decode: bool = False) -> None:
@@ -379,49 +387,72 @@ class LocalEngine:
         size = tuple(self.classifier.input_size)
         limit = 2 * batch_size + self.fetchers
         pool = ThreadPoolExecutor(self.fetchers, thread_name_prefix="tuilabel-fetch")
+        model = ThreadPoolExecutor(1, thread_name_prefix="tuilabel-model")
         in_flight: set[Future] = set()
+        running: Future | None = None  # the batch in the model, if any
         ready_jobs: list[PhotoJob] = []
         ready_pixels: list[np.ndarray] = []
         ready_warned: list[tuple[str, ...]] = []
         failed: list[Outcome] = []
         exhausted = False
+
+        def start_batch() -> Future:
+            n = min(batch_size, len(ready_jobs))
+            future = model.submit(predict_batch, self.classifier, ready_jobs[:n],
+                                  ready_pixels[:n], k, ready_warned[:n])
+            del ready_jobs[:n], ready_pixels[:n], ready_warned[:n]
+            return future
+
         try:
-            while not stop.is_set():
-                while not exhausted and len(in_flight) < limit:
+            while True:
+                # Keep the fetchers fed, counting the photos waiting for the model too.
+                while (not exhausted and not stop.is_set()
+                       and len(in_flight) + len(ready_jobs) < limit):
                     job = next(jobs, None)
                     if job is None:
                         exhausted = True
                     else:
                         in_flight.add(pool.submit(self._fetch, job, size))
-                if in_flight:
-                    done, in_flight = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        job, pixels, reason, detail, warned = future.result()
-                        if pixels is None:
-                            failed.append(Outcome(job, None, reason, detail, warned))
-                        else:
-                            ready_jobs.append(job)
-                            ready_pixels.append(pixels)
-                            ready_warned.append(warned)
                 last = exhausted and not in_flight
-                while (len(ready_jobs) >= batch_size or (last and ready_jobs)) \
-                        and not stop.is_set():
-                    n = min(batch_size, len(ready_jobs))
-                    batch = predict_batch(self.classifier, ready_jobs[:n], ready_pixels[:n], k,
-                                          ready_warned[:n])
-                    del ready_jobs[:n], ready_pixels[:n], ready_warned[:n]
-                    yield batch + failed
+                if running is None and not stop.is_set() and (
+                        len(ready_jobs) >= batch_size or (last and ready_jobs)):
+                    running = start_batch()
+                if running is not None and running.done():
+                    finished, running = running.result(), None
+                    # The next batch goes to the model before this one is written.
+                    if not stop.is_set() and (len(ready_jobs) >= batch_size
+                                              or (last and ready_jobs)):
+                        running = start_batch()
+                    yield finished + failed
                     failed = []
-                if failed and (len(failed) >= batch_size or last) and not stop.is_set():
+                    continue
+                if failed and (len(failed) >= batch_size or (last and running is None)):
                     yield failed
                     failed = []
-                if last:
+                if (last or stop.is_set()) and running is None and not ready_jobs:
                     break
+                if stop.is_set() and running is None:
+                    break
+                waiting = in_flight | ({running} if running is not None else set())
+                if not waiting:
+                    continue
+                done, _ = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done & in_flight:
+                    in_flight.discard(future)
+                    job, pixels, reason, detail, warned = future.result()
+                    if pixels is None:
+                        failed.append(Outcome(job, None, reason, detail, warned))
+                    else:
+                        ready_jobs.append(job)
+                        ready_pixels.append(pixels)
+                        ready_warned.append(warned)
             if failed:  # failures already seen are kept, even when stopping
                 yield failed
         finally:
-            # Queued fetches are dropped; running ones end with their own timeout.
+            # Queued fetches are dropped; running ones end with their own timeout. A batch
+            # still in the model when the run is abandoned finishes in its thread, unwritten.
             pool.shutdown(wait=False, cancel_futures=True)
+            model.shutdown(wait=False, cancel_futures=True)
 
     def _fetch(self, job: PhotoJob, size: tuple[int, int]
                ) -> tuple[PhotoJob, np.ndarray | None, str, str, tuple[str, ...]]:
