@@ -169,3 +169,31 @@ def two_node_cluster(cpus_per_node: int = 1) -> Iterator[tuple[str, str]]:
                 pass
         kill_leftovers(temp_dir, known, marks=marks)
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def processes_using(folder: str) -> dict[int, str]:
+    """pid -> command line of the live processes that name `folder` on their command line or
+    hold a file under it open (a Ray session's log files: every gcs_server, raylet, agent and
+    worker of a Ray whose temp dir is `folder` writes its logs there). Unlike the parent
+    chain, this still finds them after their raylet died; unlike /proc/PID/environ, it is not
+    blanked by the setproctitle that retitles them `ray::...`."""
+    found = {}
+    for pid, (_, cmd) in _processes().items():
+        if pid == os.getpid():
+            continue
+        if folder in cmd:
+            found[pid] = cmd
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(folder):
+                found[pid] = cmd
+                break
+    return found

@@ -1,9 +1,10 @@
 """`label --engine ray` on a real local Ray (`ray.init(num_cpus=2)`): the results equal the local
 engine's (same top-k per photo, scores within 1e-4), the failures are the same, the CSV matches,
 a rerun adds nothing and --retry-failed retries; a model actor killed mid-run is restarted and
-every photo is labeled once; a worker that cannot load the model says what the local engine
-says; without Ray installed, one line says how to install it. The two-node cluster and the
-killed driver: test_ray_cluster.py."""
+every photo is labeled once; a fetch/decode task killed while it waits on a photo is retried
+(that photo is requested again) and every photo is labeled once, the failures the same; a
+worker that cannot load the model says what the local engine says; without Ray installed, one
+line says how to install it. The two-node cluster and the killed driver: test_ray_cluster.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import io
 import os
 import signal
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,7 @@ from tuilabel.pipeline import PhotoJob, label_photos
 from tuilabel.store import open_store
 
 ray = pytest.importorskip("ray", reason="the Ray extra is not installed (pip install '.[ray]')")
+import raykit  # noqa: E402
 from raykit import actor_pids, local_ray  # noqa: E402
 
 from tuilabel import ray_engine  # noqa: E402
@@ -176,6 +180,64 @@ def test_a_killed_model_worker_is_restarted_and_every_photo_labeled_once(ray_ses
     assert len(labels) == 40
     for job in jobs:
         assert labels[(job.tweet_id, job.url)][1][0][0] == CLASSES[int(job.tweet_id[1:]) % 3]
+
+
+def test_a_killed_fetch_task_is_retried_and_every_photo_labeled_once(ray_session, tiny,
+                                                                      tmp_path):
+    """The first request for one photo is held 1.5 s (under the 2 s read timeout); while it
+    is held, the fetch tasks then running (`ray::MapBatches(_fetch_block)`, the one waiting on
+    that photo among them) are killed with SIGKILL. Ray Data's tasks have `max_retries=-1`
+    (ray.data._internal.remote_fn): the task runs again on a new worker, so the photo is
+    requested a second time, and its batch comes through once."""
+    model = str(tiny_model_path())
+    trap = "/p/21.jpg"
+    arrived = threading.Event()
+    killed: list[tuple[int, str, float]] = []
+
+    def kill_fetch_tasks() -> None:
+        if not arrived.wait(120):
+            return
+        since = time.monotonic()
+        procs = raykit._processes()
+        for pid in actor_pids(ray_session, "_fetch_block"):
+            os.kill(pid, signal.SIGKILL)
+            killed.append((pid, procs.get(pid, (0, '?'))[1], time.monotonic() - since))
+
+    with HTTPTestServer() as server:
+        jobs = serve(server, 40)
+        with open_store(tmp_path / "local.db") as store:
+            label_photos(store, tiny, jobs, fetcher=Fetcher(**FETCH), k=2, batch_size=4,
+                         handle_sigint=False)
+        body = photo_bytes(CLASSES[21 % 3], 21)
+        before = server.count(trap)
+
+        def held_once(request) -> Response:
+            if server.count(trap) == before + 1:
+                arrived.set()
+                return Response(200, JPEG, body, delay=1.5)
+            return Response(200, JPEG, body)
+
+        server.route(trap, held_once)
+        killer = threading.Thread(target=kill_fetch_tasks, daemon=True)
+        killer.start()
+        with open_store(tmp_path / "k.db") as store:
+            summary = label_photos(store, tiny, jobs, k=2, batch_size=4, handle_sigint=False,
+                                   engine=engine(tiny, model))
+        killer.join(5)
+        assert killed, "no fetch task was running while the photo was held"
+        assert all(after < 1.0 for _, _, after in killed), killed  # within the 1.5 s hold
+        assert server.count(trap) - before == 2, "the killed task's photos were not fetched again"
+        assert (summary.labeled, summary.n_failed, summary.interrupted) == (40, 5, False)
+        assert failures_in(tmp_path / "k.db") == failures_in(tmp_path / "local.db")
+        with sqlite3.connect(tmp_path / "k.db") as conn:
+            assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT tweet_id || ' ' || url_hash) "
+                                "FROM images").fetchone() == (40, 40)
+        assert_same_labels(labels_in(tmp_path / "k.db"), labels_in(tmp_path / "local.db"))
+        with open_store(tmp_path / "k.db") as store:
+            again = label_photos(store, tiny, jobs, k=2, batch_size=4, handle_sigint=False,
+                                 engine=engine(tiny, model))
+            assert (again.labeled, again.already, again.skipped_failed) == (0, 40, 5)
+            assert store.count_images() == 40
 
 
 def test_without_ray_the_engine_says_how_to_install_it(tmp_path):

@@ -20,9 +20,13 @@ to a private folder on each worker; the bundled models travel with the tuilabel 
 (shipped as a `py_modules` runtime environment). A worker that cannot load the model fails
 the run with the same one-line ModelError as the local engine.
 
-Faults: Ray retries a fetch task whose worker died and restarts a killed model actor, retrying
-its batch; the driver writes a photo at most once per run (see pipeline._Writer) and the
-store ignores a photo it holds, so a rerun after the driver died adds no duplicate.
+Faults: Ray retries a fetch task whose worker died (Ray Data's tasks have `max_retries=-1`,
+ray.data._internal.remote_fn) and restarts a killed model actor, retrying its batch; the driver
+writes a photo at most once per run (see pipeline._Writer) and the store ignores a photo it
+holds, so a rerun after the driver died adds no duplicate. tests/test_ray_engine.py kills a
+fetch task and a model actor mid-run. A Ray started here goes with its driver, even one killed
+with SIGKILL: Ray's fate sharing takes gcs_server, raylet and the workers, and
+tuilabel/ray_reaper.py the two agents that would otherwise outlive it by a minute.
 
 Ray is an optional dependency (`pip install 'tuilabel[ray]'`), imported only here and only
 when the engine runs.
@@ -33,6 +37,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -46,6 +52,7 @@ import numpy as np
 
 from tuilabel.errors import InputError, ModelError, TuilabelError
 from tuilabel.pipeline import Outcome, PhotoJob, fetch_pixels
+from tuilabel.ray_reaper import GIVE_UP_SECONDS
 
 #: What `--engine ray` says when Ray is not installed.
 INSTALL_HINT = "--engine ray needs Ray: pip install 'tuilabel[ray]'"
@@ -252,16 +259,38 @@ def package_dir() -> str:
     return str(Path(tuilabel.__file__).resolve().parent)
 
 
+class Connection:
+    """What `connect` started: `close()` shuts down the Ray it started or joined (nothing for
+    a Ray that was already initialised) and then lets the reaper of a local Ray (see
+    tuilabel/ray_reaper.py) end whatever of it is still running."""
+
+    def __init__(self, started: bool, reaper: subprocess.Popen[bytes] | None = None) -> None:
+        self.started = started
+        self.reaper = reaper
+
+    def close(self) -> None:
+        try:
+            if self.started:
+                import ray
+
+                ray.shutdown()
+        finally:
+            if self.reaper is not None:
+                _release(self.reaper)
+                self.reaper = None
+
+
 def connect(address: str | None, *, num_cpus: int | None = None,
-            object_store_memory: int | None = LOCAL_OBJECT_STORE_BYTES) -> bool:
+            object_store_memory: int | None = LOCAL_OBJECT_STORE_BYTES) -> Connection:
     """Start Ray on this machine (`address` None) or join the cluster at `address` (`auto`,
-    `HOST:PORT` or `ray://HOST:10001`). Returns whether this call started or joined Ray (and
-    so must `ray.shutdown()` it); an already initialised Ray is used as it is. Raises
-    InputError when the cluster cannot be reached."""
+    `HOST:PORT` or `ray://HOST:10001`); an already initialised Ray is used as it is. A Ray
+    started here is watched by a reaper process that ends all of it when this process exits or
+    dies (see tuilabel/ray_reaper.py). Returns the Connection to close at the end. Raises
+    InputError when Ray cannot start or the cluster cannot be reached."""
     ray = import_ray()
     _quiet_ray()
     if ray.is_initialized():
-        return False
+        return Connection(started=False)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     common: dict[str, Any] = {
         "include_dashboard": False,
@@ -269,8 +298,10 @@ def connect(address: str | None, *, num_cpus: int | None = None,
         "log_to_driver": bool(os.environ.get("TUILABEL_DEBUG")),
         "runtime_env": {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "2"}},
     }
+    reaper = None
     try:
         if address is None:
+            reaper = _start_reaper()
             # A Ray of our own serves this machine only: bind it to loopback, not to the
             # machine's network address, so nothing of it is reachable from elsewhere.
             ray.init(num_cpus=num_cpus, object_store_memory=object_store_memory,
@@ -278,13 +309,42 @@ def connect(address: str | None, *, num_cpus: int | None = None,
         else:
             common["runtime_env"]["py_modules"] = [package_dir()]
             ray.init(address=address, **common)
-    except TuilabelError:
-        raise
-    except Exception as exc:  # ConnectionError, ValueError, RuntimeError from Ray
+    except BaseException as exc:
+        Connection(started=False, reaper=reaper).close()
+        if isinstance(exc, TuilabelError) or not isinstance(exc, Exception):
+            raise
+        # ConnectionError, ValueError, RuntimeError from Ray
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         text = " ".join(str(exc).split())[:300] or type(exc).__name__
         raise InputError(f"cannot start or reach {where}: {text}") from None
-    return True
+    return Connection(started=True, reaper=reaper)
+
+
+def _start_reaper() -> subprocess.Popen[bytes] | None:
+    """Start tuilabel/ray_reaper.py for a Ray about to be started by this process. None where
+    it cannot run (not Linux, or the interpreter cannot be started): Ray's own clean-up is
+    then all there is."""
+    if not os.path.isdir("/proc/self"):
+        return None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", str(Path(__file__).with_name("ray_reaper.py")),
+             str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+    except OSError:
+        return None
+
+
+def _release(reaper: subprocess.Popen[bytes]) -> None:
+    """Close the reaper's stdin (its signal that this process is done with Ray) and wait for
+    it to end what is left, at most a little longer than it looks itself."""
+    try:
+        if reaper.stdin is not None:
+            reaper.stdin.close()
+        reaper.wait(timeout=GIVE_UP_SECONDS + 5)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
 
 
 def _quiet_ray() -> None:
@@ -362,6 +422,8 @@ class RayEngine:
              ) -> Iterator[list[Outcome]]:
         ray = import_ray()
         ds = ray.data.from_items(list(rows), override_num_blocks=-(-len(rows) // batch_size))
+        # No max_retries here: Ray Data's default (-1, retry for ever) is what a task whose
+        # worker died needs; its photos are only fetched again.
         ds = ds.map_batches(
             _fetch_block, batch_size=None, num_cpus=FETCH_CPUS,
             fn_kwargs={"fetcher_options": self.fetcher_options, "size": self.input_size,
@@ -399,7 +461,7 @@ def ray_engine(classifier: Any, *, model: str, weights: str | None = None,
     """The engine for `label --engine ray`, given the classifier the driver loaded from
     (`model`, `weights`, `classes`, `precision`): starts Ray here or joins `address`, ships
     the model's files when joining a cluster, and shuts down the Ray it started on exit."""
-    started = connect(address)
+    connection = connect(address)
     try:
         recipe = model_recipe(model, weights, classes, precision, classifier,
                               ship=address is not None)
@@ -407,10 +469,7 @@ def ray_engine(classifier: Any, *, model: str, weights: str | None = None,
                         fetcher_options={"pool_size": max(fetchers, 10)}, workers=workers,
                         gpus_per_worker=gpus_per_worker, fast_decode=fast_decode)
     finally:
-        if started:
-            import ray
-
-            ray.shutdown()
+        connection.close()
 
 
 def _take(jobs: Iterator[PhotoJob], n: int) -> Iterator[PhotoJob]:
