@@ -1,16 +1,17 @@
 """`--precision`: the model computes in bfloat16 or float16 (Keras mixed precision: float32
-weights), top-1 agrees with float32 on photos of known class, bad values and engine options are
-one line; the GPU check runs only where TensorFlow sees a GPU (none on the 2-core CI machine)."""
+weights), top-1 agrees with float32 on photos of known class, near ties are computed again in
+float32 (a real ImageNet model on real photos), bad values and engine options are one line;
+the GPU check runs only where TensorFlow sees a GPU (none on the 2-core CI machine)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import REPO, run_cli
 from labelkit import CLASSES, TINY_SIZE, photo_array, tiny_model_path
 
 from tuilabel.errors import ModelError
-from tuilabel.model import load_classifier
+from tuilabel.model import RECHECK_MARGIN, load_classifier
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +80,41 @@ def test_on_a_gpu_the_model_runs_there():
     probs = clf.probabilities(x)  # placed by TensorFlow, as both engines run it
     assert (probs.argmax(axis=1) == truth).all()
     assert tf.config.experimental.get_memory_info("GPU:0")["peak"] > 0
+
+
+def real_inputs(size: tuple[int, int]) -> np.ndarray:
+    """The sample photos and case img-06 as a model sees them, each also mirrored and cropped
+    twice (the middle and the top-left 70%): 28 inputs of real things."""
+    from PIL import Image, ImageOps
+
+    from tuilabel.images import decode_image
+
+    paths = sorted((REPO / "sample_data" / "photos").iterdir())
+    paths.append(REPO / "tests" / "data" / "inputs" / "img-06.jpg")
+    out = []
+    for path in paths:
+        img = decode_image(path.read_bytes())
+        w, h = img.size
+        for v in (img, ImageOps.mirror(img),
+                  img.crop((int(w * .15), int(h * .15), int(w * .85), int(h * .85))),
+                  img.crop((0, 0, int(w * .7), int(h * .7)))):
+            out.append(np.asarray(v.resize((size[1], size[0]), Image.Resampling.NEAREST),
+                                  dtype=np.float32))
+    return np.stack(out)
+
+
+def test_bfloat16_near_ties_are_computed_again_in_float32():
+    base = load_classifier("efficientnet_lite0")  # real ImageNet weights, bundled
+    low = load_classifier("efficientnet_lite0", precision="bfloat16")
+    x = real_inputs(base.input_size)
+    p32 = base.probabilities(x)
+    raw = low._probabilities(x)  # bfloat16 alone
+    lead = np.diff(np.sort(raw, axis=1)[:, -2:], axis=1)[:, 0]
+    near = lead < RECHECK_MARGIN
+    assert 0 < near.sum() < len(x)  # both kinds are here
+    out = low.probabilities(x)
+    assert low.rechecked == near.sum()
+    np.testing.assert_array_equal(out[near], p32[near])  # float32's own rows
+    np.testing.assert_array_equal(out[~near], raw[~near])  # bfloat16's
+    assert np.abs(out[~near] - p32[~near]).max() > 0
+    assert (out.argmax(axis=1) == p32.argmax(axis=1)).all()

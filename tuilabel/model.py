@@ -403,6 +403,7 @@ class KerasClassifier:
         model: Any,
         labels: Sequence[str],
         preprocess: Callable[[Any], Any] | None = None,
+        recheck: KerasClassifier | None = None,
     ) -> None:
         if len(name) > MODEL_MAX:
             raise ModelError(f"model name {name[:40]}... is over {MODEL_MAX} characters "
@@ -431,6 +432,8 @@ class KerasClassifier:
 
         self._forward = tf.function(forward, input_signature=[spec])
         self._preprocess = preprocess
+        self.recheck = recheck
+        self.rechecked = 0  # photos computed again by `recheck` (see probabilities)
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
         """What the Keras model itself receives for `batch` (N x H x W x 3 pixels 0..255): the
@@ -446,7 +449,20 @@ class KerasClassifier:
         """The model's class probabilities for a batch (N x classes, rows in [0, 1]).
 
         A row with a value outside [0, 1] is taken for logits and softmaxed (row by row, so a
-        photo's scores never depend on its batch)."""
+        photo's scores never depend on its batch). With `recheck` (a reduced `--precision`),
+        each photo whose top-1 probability leads the second by less than RECHECK_MARGIN is
+        computed again by `recheck` (the float32 model) and gets its row; `rechecked` counts
+        them."""
+        out = self._probabilities(batch)
+        if self.recheck is not None and len(out) and out.shape[1] > 1:
+            two = np.partition(out, -2, axis=1)[:, -2:]
+            near = (two[:, 1] - two[:, 0]) < RECHECK_MARGIN
+            if near.any():
+                out[near] = self.recheck.probabilities(np.asarray(batch)[near])
+                self.rechecked += int(near.sum())
+        return out
+
+    def _probabilities(self, batch: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(batch, dtype=np.float32)
         if x.ndim != 4 or x.shape[1:] != (*self.input_size, 3):
             raise ValueError(
@@ -754,12 +770,22 @@ class ModelSpec:
 PRECISIONS = {"float32": "float32", "mixed_float16": "mixed_float16",
               "bfloat16": "mixed_bfloat16"}
 
+#: In a reduced precision, a photo whose top-1 probability leads the second by less than
+#: this is computed again in float32. Why: bfloat16 keeps 8 bits of mantissa, and through
+#: EfficientNet-Lite0 it moved a photo's probabilities by up to 0.19 (median 0.009); its top-1
+#: differed from float32's on 5 of 128 real inputs, all with a lead under 0.03, and on none
+#: with a lead of 0.05 or more (`scripts/bench_scale.py`, 2026-11-30). About a third of those
+#: inputs lead by less, so the re-check costs a third of a float32 pass at most.
+RECHECK_MARGIN = 0.05
+
 
 def with_precision(classifier: Classifier, precision: str) -> Classifier:
     """The classifier with its Keras model rebuilt to compute in `precision` (see PRECISIONS):
-    each layer cloned under the dtype policy, the weights copied. The stored model name stays
-    (the benchmark measures how often top-1 agrees with float32). Raises ModelError for an
-    unknown precision, or a model that is not Keras or does not clone."""
+    each layer cloned under the dtype policy, the weights copied. Near ties are computed again
+    by the float32 `classifier`, which the result keeps (see RECHECK_MARGIN; the weights are
+    held twice). The stored model name stays (the benchmark measures how often top-1 agrees
+    with float32). Raises ModelError for an unknown precision, or a model that is not Keras or
+    does not clone."""
     if precision not in PRECISIONS:
         raise ModelError(f"--precision must be one of {', '.join(PRECISIONS)}, not "
                          f"{precision!r}")
@@ -781,7 +807,8 @@ def with_precision(classifier: Classifier, precision: str) -> Classifier:
         model.set_weights(classifier.model.get_weights())
     except Exception as exc:
         raise ModelError(f"cannot run {classifier.name} in {precision}: {_short(exc)}") from None
-    out = KerasClassifier(classifier.name, model, classifier.labels, classifier.preprocess)
+    out = KerasClassifier(classifier.name, model, classifier.labels, classifier.preprocess,
+                          recheck=classifier)
     out.weights_path = classifier.weights_path
     return out
 
