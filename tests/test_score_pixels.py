@@ -5,7 +5,10 @@
   (`import -window root`) is taken, the photo (framed in magenta) found on it and compared with
   the source photo (tests/fidelity.py: PSNR after a 1.5 px blur);
 - tmux with TERM=xterm-256color and TERM=screen and no COLORTERM (as over SSH): the half-block
-  photo is rebuilt from `capture-pane -e` and compared the same way; zoomed with `z` too.
+  photo is rebuilt from `capture-pane -e` and compared the same way; zoomed with `z` too;
+- tmux inside kitty: with `allow-passthrough on` the photo goes through tmux's passthrough as
+  Kitty graphics (measured on the screenshot like kitty's), with it off half-block cells and a
+  hint saying how to turn it on.
 
 The photo is scikit-image's coffee photo (public domain), the one the issue measured. Every
 Xvfb, terminal and tuilabel process started here is killed at the end.
@@ -284,3 +287,83 @@ def test_no_color_turns_off_decoration_not_the_photo(tmux, tmp_path):
     decoration = {(fg, bg) for row in _cells(screen) for ch, fg, bg in row if ch != "▄"}
     assert decoration <= {(None, None)}, decoration  # no colour outside the photo
     tmux("send-keys", "-t", "score", "q")
+
+
+def _kitty_tmux(xscreen: XScreen, tmux: Tmux, tmp_path: Path, passthrough: bool):
+    """kitty running tmux (a private server, started by kitty as a rater would, with a
+    tmux.conf that sets allow-passthrough) running `tuilabel score` with nothing forced. The
+    pane stays after the app exits (remain-on-exit), so that what it leaves can be seen.
+    Returns (frame log lines, the frame log's path)."""
+    db = _db(tmp_path, _framed(tmp_path))
+    log = tmp_path / "frames.log"
+    conf = tmp_path / "tmux.conf"
+    conf.write_text(f"set -g allow-passthrough {'on' if passthrough else 'off'}\n"
+                    "set -g remain-on-exit on\n", encoding="utf-8")
+    xscreen.start(["kitty", "--config", "NONE", "-o", "initial_window_width=130c",
+                   "-o", "initial_window_height=50c", "-o", "remember_window_size=no",
+                   "tmux", "-L", tmux.socket, "-f", str(conf), "new-session", "-s", "score",
+                   xscreen.app_command(db, log)], LIBGL_ALWAYS_SOFTWARE="1")
+    return _wait_shown(log, timeout=120), log
+
+
+@pytest.mark.xvfb
+def test_kitty_graphics_through_tmux_passthrough(xscreen, tmux, tmp_path):
+    """Keys typed with `tmux send-keys`: zoom, help (the image, which lies above the text on
+    the outer screen, must go), back, the next photo, quit (no image left behind)."""
+    lines, log = _kitty_tmux(xscreen, tmux, tmp_path, passthrough=True)
+    assert lines[0].startswith("display kitty") and "passthrough" in lines[0], lines[0]
+    (width, height), db_ = _measure(xscreen)
+    print(f"fidelity {lines[0]}: {width}x{height} px, {db_:.1f} dB")
+    assert width >= 300, (width, height)
+    assert db_ >= 28.0, db_
+
+    def measured_until(condition, what: str):
+        deadline = time.monotonic() + 60
+        while True:
+            shown = framed_region(xscreen.screenshot())
+            if condition(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; screen:\n"
+                                     + tmux("capture-pane", "-p", "-t", "score"))
+            time.sleep(1.0)
+
+    def keys(key: str) -> None:
+        tmux("send-keys", "-t", "score", key)
+
+    keys("z")
+    zoomed = measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "zoom")
+    print(f"fidelity kitty through tmux, zoomed: {zoomed.shape[1]}x{zoomed.shape[0]} px")
+    keys("?")
+    measured_until(lambda s: s is None, "the image to leave with the help screen")
+    keys("Escape")
+    measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "the photo back")
+    keys("z")
+    keys("j")  # the next photo (the same file again) is drawn in its place
+    shown = measured_until(lambda s: s is not None and abs(s.shape[1] - width) <= 3,
+                           "the next photo")
+    assert psnr(shown, Image.open(COFFEE)) >= 28.0
+    deadline = time.monotonic() + 30
+    while sum(line.startswith("shown ") for line in _frame_log_lines(log)) < 2:
+        assert time.monotonic() < deadline, _frame_log_lines(log)
+        time.sleep(0.2)
+    keys("q")
+    tmux_screen = ""
+    deadline = time.monotonic() + 30
+    while "rated by xr" not in tmux_screen:  # the summary, printed once the app has gone
+        assert time.monotonic() < deadline, tmux_screen
+        time.sleep(0.2)
+        tmux_screen = tmux("capture-pane", "-p", "-t", "score")
+    measured_until(lambda s: s is None, "the image to go when the app ends")
+
+
+@pytest.mark.xvfb
+def test_tmux_without_passthrough_in_kitty_draws_half_blocks_and_says_how(xscreen, tmux,
+                                                                          tmp_path):
+    lines, _log = _kitty_tmux(xscreen, tmux, tmp_path, passthrough=False)
+    assert lines[0].startswith("display halfblock"), lines[0]
+    screen = tmux.wait_for(lambda s: "allow-passthrough" in s and s.count("▄") > 1000,
+                           what="the half-block photo and the hint")
+    hint = next(line for line in screen.splitlines() if "allow-passthrough" in line)
+    assert "tmux set -g allow-passthrough on" in hint, hint
+    print(f"hint: {hint.strip()}")

@@ -11,7 +11,19 @@ import time
 
 import pytest
 
-from tuilabel.tui.graphics import Replies, ask_terminal, decide, parse_replies
+from tuilabel.tui.graphics import (
+    PASSTHROUGH_HINT,
+    TMUX_QUERIES,
+    Display,
+    Replies,
+    TmuxPane,
+    ask_terminal,
+    decide,
+    parse_replies,
+    parse_tmux_pane,
+    split_replies,
+    tmux_wrap,
+)
 
 XTERM_VT340 = (b"\x1b[?1;0;1024S\x1bP1$r0;38:2::1:2:3m\x1b\\\x1bP>|XTerm(379)\x1b\\"
                b"\x1b[?63;1;2;4;6;9;15;16;22;28c")
@@ -20,6 +32,9 @@ XTERM = (b"\x1b[?1;3S\x1bP1$r0;38:2::1:2:3m\x1b\\\x1bP>|XTerm(379)\x1b\\"
 KITTY = (b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;9t\x1bP0+r524742\x1b\\\x1bP1$r38:2:1:2:3m\x1b\\"
          b"\x1bP>|kitty(0.26.5)\x1b\\\x1b[?62;c")
 TMUX = b"\x1bP>|tmux 3.3a\x1b\\\x1b[?1;2c"
+#: tmux 3.3a in kitty 0.26 with allow-passthrough on: tmux's answers, then kitty's through it.
+TMUX_KITTY = TMUX + b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;9t\x1b[?62;c"
+IN_TMUX = {"TERM": "tmux-256color", "COLORTERM": "truecolor", "TMUX": "/tmp/tmux-0/x,1,0"}
 #: A terminal without 24-bit colour answers DECRQSS with the palette colour it chose.
 PALETTE_ONLY = b"\x1bP1$r0;38;5;16m\x1b\\\x1b[?62;22c"
 
@@ -121,3 +136,194 @@ def test_one_round_trip_ends_at_the_da1_answer_or_the_timeout():
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_tmux_passthrough_wraps_with_every_escape_doubled():
+    wrapped = tmux_wrap("\x1b_Ga=d,d=i,i=7,q=2\x1b\\")
+    assert wrapped == "\x1bPtmux;\x1b\x1b_Ga=d,d=i,i=7,q=2\x1b\x1b\\\x1b\\"
+    # inside the envelope no lone ESC is left: tmux would take one for the end of it
+    inner = wrapped[len("\x1bPtmux;"):-2]
+    assert inner.replace("\x1b\x1b", "") .count("\x1b") == 0
+    assert TMUX_QUERIES.startswith("\x1bPtmux;") and TMUX_QUERIES.endswith("\x1b\x1b[c\x1b\\")
+
+
+@pytest.mark.parametrize(("line", "passthrough", "origin", "client"), [
+    ("1|0|0|on|bottom|xterm-kitty\n", True, (0, 0), "xterm-kitty"),  # tmux 3.3a
+    ("on|12|65|on|top|xterm-kitty", True, (13, 65), "xterm-kitty"),  # status line on top
+    ("all|0|40|2|top|wezterm", True, (2, 40), "wezterm"),  # tmux 3.4+, two status lines
+    ("0|0|0|off|top|xterm-256color", False, (0, 0), "xterm-256color"),
+    ("off|3|0|on|bottom|", False, (3, 0), ""),
+    ("|0|0|on|bottom|xterm", None, (0, 0), "xterm"),  # tmux before 3.3: no such option
+])
+def test_tmux_pane_answers_are_read(line, passthrough, origin, client):
+    pane = parse_tmux_pane(line)
+    assert pane is not None
+    assert (pane.passthrough, pane.origin, pane.client_term) == (passthrough, origin, client)
+
+
+def test_a_garbled_tmux_answer_is_no_answer():
+    assert parse_tmux_pane("") is None
+    assert parse_tmux_pane("no server running on /tmp/tmux-0/default") is None
+    assert parse_tmux_pane("1|x|0|on|bottom|kitty") is None
+
+
+def test_replies_through_tmux_split_at_tmux_own_da1():
+    own, outer = split_replies(TMUX_KITTY)
+    assert own == TMUX and parse_replies(own).kitty is False
+    theirs = parse_replies(outer)
+    assert (theirs.kitty, theirs.cell_px, theirs.answered) == (True, (9, 20), True)
+    assert split_replies(TMUX) == (TMUX, b"")
+    assert split_replies(b"") == (b"", b"")
+
+
+def _through(data: bytes, pane: TmuxPane | None, env=None, **kw) -> Display:
+    own, outer = split_replies(data)
+    return decide(parse_replies(own), env=env or IN_TMUX, pane=pane,
+                  outer=parse_replies(outer) if pane and pane.passthrough else None, **kw)
+
+
+def test_kitty_graphics_through_tmux_when_all_three_agree():
+    pane = TmuxPane(True, (0, 0), "xterm-kitty")
+    d = _through(TMUX_KITTY, pane)
+    assert (d.graphics, d.passthrough, d.cell_px, d.note) == ("kitty", pane, (9, 20), "")
+    assert any("passthrough" in how for how in d.how)
+    # the outer terminal's cell size wins over the pane's pixel fields (it draws)
+    assert _through(TMUX_KITTY, pane, cell_px=(8, 16)).cell_px == (9, 20)
+    # outside tmux (TMUX unset) the pane says nothing
+    d = _through(KITTY, pane, env={"TERM": "xterm-kitty"})
+    assert d.graphics == "kitty" and d.passthrough is None
+
+
+def test_no_kitty_graphics_through_tmux_when_one_is_missing():
+    # passthrough on, but the outer terminal did not answer the Kitty query (xterm, say)
+    d = _through(TMUX + b"\x1b[?64;1;2c", TmuxPane(True, (0, 0), "xterm"))
+    assert (d.graphics, d.passthrough) == ("halfblock", None)
+    assert "tmux 3.4+ with Sixel" in d.note
+    # tmux could not be asked: today's behaviour
+    d = _through(TMUX, None)
+    assert d.graphics == "halfblock" and "tmux" in d.note
+    # tmux 3.4 with Sixel and passthrough off: Sixel
+    d = _through(b"\x1b[?1;2;4c", TmuxPane(False, (0, 0), "xterm-kitty"))
+    assert d.graphics == "sixel" and d.note == ""
+
+
+def test_passthrough_off_in_kitty_gives_the_hint_that_turns_it_on():
+    d = _through(TMUX, TmuxPane(False, (0, 0), "xterm-kitty"))
+    assert (d.graphics, d.note) == ("halfblock", PASSTHROUGH_HINT)
+    assert "tmux set -g allow-passthrough on" in d.note and len(d.note) <= 80
+    # ... even where colours are few: pixels are the better fix
+    d = _through(TMUX, TmuxPane(False, (0, 0), "screen"), env={
+        "TERM": "screen", "TMUX": "x", "KITTY_WINDOW_ID": "1"})
+    assert d.colors == "16" and d.note == PASSTHROUGH_HINT
+    # a terminal without Kitty graphics outside: no promise of pixels
+    d = _through(TMUX, TmuxPane(False, (0, 0), "xterm-256color"))
+    assert "allow-passthrough" not in d.note and "tmux" in d.note
+
+
+def test_forced_kitty_in_tmux_goes_through_the_passthrough_when_it_is_on():
+    pane = TmuxPane(True, (4, 0), "xterm-kitty")
+    d = decide(None, graphics="kitty", env=IN_TMUX, pane=pane, cell_px=(9, 20))
+    assert (d.graphics, d.passthrough) == ("kitty", pane)
+    d = decide(None, graphics="kitty", env=IN_TMUX, pane=TmuxPane(False), cell_px=(9, 20))
+    assert (d.graphics, d.passthrough) == ("kitty", None)
+
+
+def test_through_tmux_the_outer_terminal_is_asked_first_then_tmux():
+    """A real pty: the 'outer terminal' answers the passthrough round, 'tmux' the second.
+    The passthrough queries go out before the alternate screen (tmux drops passthrough while
+    the pane waits for its redraw), and tmux is not sent the raw Kitty query (an APC: tmux
+    takes it for a pane title)."""
+    master, slave = pty.openpty()
+    try:
+        asked = []
+
+        def terminal():
+            asked.append(os.read(master, 4096))
+            os.write(master, b"\x1b_Gi=31;OK\x1b\\\x1b[6;20;9t\x1b[?62;c")
+            asked.append(os.read(master, 4096))
+            os.write(master, TMUX)
+
+        threading.Thread(target=terminal, daemon=True).start()
+        data = ask_terminal(timeout=5.0, fd_in=slave, fd_out=slave, in_tmux=True,
+                            through_tmux=True)
+        assert asked[0] == TMUX_QUERIES.encode()
+        assert asked[1].startswith(b"\x1b[?1049h") and b"\x1b_G" not in asked[1]
+        assert data == TMUX_KITTY
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_kitty_pictures_through_tmux_wrap_each_chunk():
+    from PIL import Image
+
+    from tuilabel.tui.picture import render_picture
+
+    pane = TmuxPane(True, (0, 0), "xterm-kitty")
+    noise = Image.effect_noise((300, 200), 80).convert("RGB")  # several 4096-byte chunks
+    pic = render_picture(noise, 40, 20, Display(graphics="kitty", cell_px=(9, 20),
+                                                passthrough=pane))
+    assert pic.tmux is pane
+    chunks = pic.payload.split("\x1b\\\x1bPtmux;")
+    assert len(chunks) > 3 and pic.payload.startswith("\x1bPtmux;\x1b\x1b_Ga=t,")
+    assert all(c.count("\x1b\x1b_G") == 1 for c in chunks)
+    plain = render_picture(noise, 40, 20, Display(graphics="kitty", cell_px=(9, 20)))
+    assert plain.tmux is None and "tmux" not in plain.payload
+
+
+def test_photo_view_places_and_takes_away_kitty_images_through_tmux():
+    """A real Textual app: the placement goes to the pane's origin plus the picture's cell,
+    wrapped; replacing the picture takes the old image away, wrapped; `clear_kitty` names
+    each image sent (the outer screen is shared with other panes)."""
+    import asyncio
+
+    from PIL import Image
+    from textual.app import App
+
+    from tuilabel.tui.picture import render_picture
+    from tuilabel.tui.widgets import PhotoView, clear_kitty, send_kitty
+
+    pane = TmuxPane(True, (3, 50), "xterm-kitty")  # size None: the origin is not asked again
+    display = Display(graphics="kitty", cell_px=(9, 20), passthrough=pane, tmux=True)
+
+    class Recording(PhotoView):
+        """What the photo pane writes with its last line, frame after frame."""
+
+        written: list[str] = []
+
+        def _overlay(self) -> str:
+            out = super()._overlay()
+            self.written.append(out)
+            return out
+
+    class One(App):
+        def compose(self):
+            yield Recording()
+
+    async def scenario():
+        async with One().run_test(size=(60, 20)) as pilot:
+            view = pilot.app.query_one(Recording)
+            pic = render_picture(Image.new("RGB", (300, 200), (9, 99, 199)), 60, 20, display)
+            view.show(pic)
+            await pilot.pause()
+            first = "".join(view.written)
+            view.written.clear()
+            view.show(render_picture(Image.new("RGB", (300, 200), 0), 60, 20, display))
+            await pilot.pause()
+            return pic, first, "".join(view.written)
+
+    pic, first, second = asyncio.run(scenario())
+    row, col = 3 + pic.at[1], 50 + pic.at[0]
+    place = tmux_wrap(f"\x1b7\x1b[{row + 1};{col + 1}H"
+                      f"\x1b_Ga=p,i={pic.kitty_id},p=1,C=1,q=2\x1b\\\x1b8")
+    # sent with the placement here (the score app sends it ahead, when it is rendered)
+    assert first == pic.payload + place
+    assert second.startswith(tmux_wrap(f"\x1b_Ga=d,d=i,i={pic.kitty_id},q=2\x1b\\"))
+    assert place not in second and "\x1b\x1b_Ga=p," in second
+    assert send_kitty(pic) == ""  # sent once
+    cleared = clear_kitty(display, free=True)
+    assert tmux_wrap(f"\x1b_Ga=d,d=I,i={pic.kitty_id},q=2\x1b\\") in cleared
+    assert "d=A" not in cleared and "d=a" not in cleared
+    assert clear_kitty(display, free=True) == ""  # all freed
+    assert clear_kitty(Display(graphics="kitty")) == "\x1b_Ga=d,d=a,q=2\x1b\\"
+    assert clear_kitty(Display(graphics="sixel")) == ""

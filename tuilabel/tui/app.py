@@ -39,7 +39,6 @@ from tuilabel.tui.messages import (
     StoreFailed,
     StoreRetrying,
 )
-from tuilabel.tui.picture import KITTY_HIDE_ALL
 from tuilabel.tui.preload import Preloader, reason_words
 from tuilabel.tui.roc import RocView
 from tuilabel.tui.screens import HelpScreen, RocScreen, TweetTextScreen, keymap_changes
@@ -63,6 +62,7 @@ from tuilabel.tui.widgets import (
     RateButtons,
     StatusLine,
     ZoomBar,
+    clear_kitty,
     forget_kitty,
     format_duration,
     progress_text,
@@ -773,8 +773,7 @@ class ScoreApp(App[None]):
         cached last line would cover the new screen), and draws it again when it is back on
         top."""
         if self.photo_display.pixels:
-            if self.photo_display.graphics == "kitty":
-                self.write_terminal(KITTY_HIDE_ALL)
+            self.write_terminal(clear_kitty(self.photo_display))
             if self._on_main_screen():
                 self.photo.refresh()
         return super().push_screen(*args, **kwargs)
@@ -838,11 +837,18 @@ class ScoreApp(App[None]):
             lines.append("  (rated blind: the model's scores were hidden)")
         return "\n".join(lines)
 
+    def exit(self, result=None, return_code: int = 0, message=None) -> None:
+        """Free the terminal's copies of the photos (Kitty graphics) first, then exit: by
+        unmount time Textual has left the alternate screen, and tmux drops what is passed
+        through to a pane that waits for its redraw, as it does from that moment."""
+        self.write_terminal(clear_kitty(self.photo_display, free=True))
+        super().exit(result, return_code, message)
+
     def on_unmount(self) -> None:
         self.store.store.on_retry = None
         self.preloader.stop()
-        if self.photo_display.graphics == "kitty":  # free the terminal's copies of the photos
-            self.write_terminal("\x1b_Ga=d,d=A,q=2\x1b\\")
+        # (again, for an exit that did not pass through `exit`; "" through tmux once freed)
+        self.write_terminal(clear_kitty(self.photo_display, free=True))
 
     async def action_quit(self) -> None:
         rater = self.rater

@@ -17,12 +17,18 @@ queries, 0.1 s each), encode inside `render_lines` on the UI thread, and draw Ki
 through Unicode placeholders (kitty 0.28+). The Kitty graphics protocol itself is small: the
 RGB pixels, zlib-compressed and base64-encoded in 4096-byte chunks (`a=t`), then placements
 (`a=p`) at the cursor; see https://sw.kovidgoyal.net/kitty/graphics-protocol/.
+
+Inside tmux with `allow-passthrough` on (graphics.py), every Kitty command is wrapped in tmux's
+passthrough, each 4096-byte chunk on its own (yazi's old-kitty driver does the same: tmux
+buffers a whole passthrough string before handing it on), and the placement carries its own
+absolute cursor move on the outer screen (`PhotoView`, widgets.py).
 """
 
 from __future__ import annotations
 
 import base64
 import itertools
+import random
 import zlib
 from dataclasses import dataclass
 
@@ -30,10 +36,13 @@ from PIL import Image as PILImage
 from textual.strip import Strip
 
 from tuilabel.tui.cells import fit_size, render_photo, scale_to
-from tuilabel.tui.graphics import Display
+from tuilabel.tui.graphics import Display, TmuxPane, tmux_wrap
 from tuilabel.tui.sixel import encode_sixel, encode_sixel_elsewhere
 
-_kitty_ids = itertools.count(0x51A0_0001)
+#: Kitty image ids, from a point of 2**31 chosen per process: outside tmux every terminal window
+#: keeps its own images, but through tmux's passthrough the panes of one window share the
+#: outer terminal's, so two tuilabels there must not reuse each other's ids.
+_kitty_ids = itertools.count(random.randrange(1 << 24, 1 << 31))
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Picture:
     `graphics` is "halfblock", "sixel" or "kitty". For the last two, the image (`pixels`
     wide and high) goes at cell `at` (column, row) of the box and covers `cells`; `payload` is
     the Sixel string, or the Kitty transmission of image `kitty_id` (sent once, then placed).
+    `tmux`: set when the Kitty commands go through tmux's passthrough (the payload is wrapped
+    already; placements and deletions must be too), the pane whose origin places them.
     """
 
     strips: list[Strip]
@@ -52,6 +63,7 @@ class Picture:
     pixels: tuple[int, int] = (0, 0)
     payload: str = ""
     kitty_id: int = 0
+    tmux: TmuxPane | None = None
 
     @property
     def box(self) -> tuple[int, int]:
@@ -75,9 +87,10 @@ def pixel_fit(image_size: tuple[int, int], cols: int, rows: int,
     return (width, height)
 
 
-def kitty_transmit(image: PILImage.Image, image_id: int) -> str:
+def kitty_transmit(image: PILImage.Image, image_id: int, *, through_tmux: bool = False) -> str:
     """Kitty graphics commands that send RGB `image` as image `image_id` without showing it
-    (`a=t`, zlib-compressed 24-bit pixels in base64 chunks of 4096 bytes, no replies)."""
+    (`a=t`, zlib-compressed 24-bit pixels in base64 chunks of 4096 bytes, no replies).
+    `through_tmux`: each chunk's command wrapped in tmux's passthrough."""
     data = base64.standard_b64encode(zlib.compress(image.convert("RGB").tobytes(), 1))
     chunks = [data[i:i + 4096] for i in range(0, len(data), 4096)] or [b""]
     out = []
@@ -85,13 +98,21 @@ def kitty_transmit(image: PILImage.Image, image_id: int) -> str:
         more = 1 if n < len(chunks) - 1 else 0
         keys = (f"a=t,i={image_id},f=24,s={image.width},v={image.height},o=z,q=2,m={more}"
                 if n == 0 else f"m={more},q=2")
-        out.append(f"\x1b_G{keys};{chunk.decode('ascii')}\x1b\\")
+        command = f"\x1b_G{keys};{chunk.decode('ascii')}\x1b\\"
+        out.append(tmux_wrap(command) if through_tmux else command)
     return "".join(out)
 
 
 def kitty_place(image_id: int) -> str:
     """Show image `image_id` at the cursor, the cursor not moving (placement 1, no reply)."""
     return f"\x1b_Ga=p,i={image_id},p=1,C=1,q=2\x1b\\"
+
+
+def kitty_place_at(image_id: int, row: int, column: int) -> str:
+    """Show image `image_id` with its top-left corner at cell (`row`, `column`) (0-based) of
+    the screen, the cursor saved before and restored after (DECSC/DECRC): a placement sent
+    through tmux's passthrough, where the outer terminal's cursor is wherever tmux left it."""
+    return f"\x1b7\x1b[{row + 1};{column + 1}H{kitty_place(image_id)}\x1b8"
 
 
 def kitty_hide(image_id: int, free: bool = False) -> str:
@@ -121,11 +142,13 @@ def render_picture(photo: PILImage.Image, cols: int, rows: int, display: Display
         payload = encode_sixel_elsewhere(scaled, display.sixel_colors)
         return Picture(blank, "sixel", at, cells, size, payload)
     image_id = next(_kitty_ids)
-    return Picture(blank, "kitty", at, cells, size, kitty_transmit(scaled, image_id), image_id)
+    pane = display.passthrough
+    payload = kitty_transmit(scaled, image_id, through_tmux=pane is not None)
+    return Picture(blank, "kitty", at, cells, size, payload, image_id, pane)
 
 
 __all__ = ["KITTY_HIDE_ALL", "Picture", "encode_sixel", "fit_size", "kitty_hide", "kitty_place",
-           "kitty_transmit", "pixel_fit", "render_picture"]
+           "kitty_place_at", "kitty_transmit", "pixel_fit", "render_picture"]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from textual.widgets import Button, Static
 
 from tuilabel.config import KeyMap
 from tuilabel.store.base import Image
-from tuilabel.tui.picture import Picture, kitty_hide, kitty_place
+from tuilabel.tui.graphics import Display, tmux_wrap
+from tuilabel.tui.picture import KITTY_HIDE_ALL, Picture, kitty_hide, kitty_place, kitty_place_at
 from tuilabel.tui.sidepanel import (
     BAR_MAX,
     BAR_MIN,
@@ -64,6 +65,7 @@ class PhotoView(Widget):
         #: (image id, pane size) of what is shown; None for a message.
         self.shown: tuple[int, tuple[int, int]] | None = None
         self._placed_kitty = 0  # the Kitty image this widget last put on screen
+        self._placed_tmux = False  # ... through tmux's passthrough
 
     def show(self, content: Picture | list[Strip],
              key: tuple[int, tuple[int, int]] | None = None) -> None:
@@ -107,7 +109,8 @@ class PhotoView(Widget):
         out = ""
         kitty = picture.kitty_id if picture is not None and picture.graphics == "kitty" else 0
         if self._placed_kitty and (self._placed_kitty != kitty or not active):
-            out += kitty_hide(self._placed_kitty)
+            hide = kitty_hide(self._placed_kitty)
+            out += tmux_wrap(hide) if self._placed_tmux else hide
             self._placed_kitty = 0
         if picture is None or picture.graphics == "halfblock" or not active:
             return out
@@ -116,6 +119,12 @@ class PhotoView(Widget):
         # DECSC/DECRC around it: Textual goes on writing this line's other widgets (the side
         # panel) where the cursor was, not where the image left it.
         x, y = self.region.x + picture.at[0], self.region.y + picture.at[1]
+        self._placed_tmux = picture.tmux is not None
+        if picture.tmux is not None:  # (kitty only)
+            top, left = picture.tmux.current_origin()
+            self._placed_kitty = picture.kitty_id
+            return out + send_kitty(picture) + tmux_wrap(
+                kitty_place_at(picture.kitty_id, top + y, left + x))
         out += f"\x1b7\x1b[{y + 1};{x + 1}H"
         if picture.graphics == "sixel":
             return out + picture.payload + "\x1b8"
@@ -142,8 +151,26 @@ def forget_kitty(picture: Picture) -> str:
     """What frees `picture`'s pixels in the terminal, if they were sent ("" otherwise)."""
     if picture.graphics == "kitty" and picture.kitty_id in _kitty_sent:
         _kitty_sent.discard(picture.kitty_id)
-        return kitty_hide(picture.kitty_id, free=True)
+        free = kitty_hide(picture.kitty_id, free=True)
+        return tmux_wrap(free) if picture.tmux is not None else free
     return ""
+
+
+def clear_kitty(display: Display, free: bool = False) -> str:
+    """What takes every Kitty image of this app off the screen (before another screen is
+    drawn over the photo); `free` also drops their pixels from the terminal (on exit).
+
+    Outside tmux the whole screen is the app's: one command for all. Through tmux's
+    passthrough the outer terminal's screen is shared with other panes (and other programs'
+    images), so each image sent is named. "" when photos are not Kitty images."""
+    if display.graphics != "kitty":
+        return ""
+    if display.passthrough is None:
+        return "\x1b_Ga=d,d=A,q=2\x1b\\" if free else KITTY_HIDE_ALL
+    out = "".join(tmux_wrap(kitty_hide(image_id, free=free)) for image_id in sorted(_kitty_sent))
+    if free:
+        _kitty_sent.clear()
+    return out
 
 
 def bar(fraction: float, width: int) -> str:
