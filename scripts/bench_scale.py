@@ -17,7 +17,7 @@ every result; this script measures, in one run:
      alone and with its near ties computed again in float32 (tuilabel.model.RECHECK_MARGIN,
      what `label` does); and --speed-model's (VGG16's) speed in each precision.
 
-Run: .venv/bin/python scripts/bench_scale.py [--model vgg16] [--photos 96] [--rounds 2]
+Run: .venv/bin/python scripts/bench_scale.py [--model vgg16] [--photos 320] [--rounds 2]
      [--mysql mysql://root@127.0.0.1/] [--skip ray,write,precision]
 """
 
@@ -283,7 +283,8 @@ def bench_precision(args) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="vgg16")
-    parser.add_argument("--photos", type=int, default=96)
+    parser.add_argument("--photos", type=int, default=320,
+                        help="photos per run (fewer overstate Ray: it hands batches over late)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--latency", type=float, default=0.1)
