@@ -47,11 +47,13 @@ def label_name(label: str) -> str:
 
 
 def labels_width(image: Image, *, blind: bool = False) -> int:
-    """Cells the top-5 label lines need unwrapped (with bars and percentages unless `blind`)."""
+    """Cells the top-5 label lines need unwrapped (with the narrowest bars and percentages
+    unless `blind`): the photo gets the space a longer bar would take; bars grow only where
+    the panel is wider for other reasons."""
     names = [cell_len(label_name(label)) for label, _ in image.predictions[:5]] or [0]
     if blind:
         return 2 + max(names)
-    return max(names) + BAR_MAX + LABEL_EXTRA
+    return max(names) + BAR_MIN + LABEL_EXTRA
 
 
 def url_width(url: str) -> int:
