@@ -168,6 +168,74 @@ def test_xterm_vt340_draws_the_photo_in_sixel(xscreen, tmp_path):
     assert db_ >= 28.0, db_
 
 
+def _type_keys(xscreen: XScreen, text: str) -> None:
+    """Type `text` into the app running in the terminal, as its keyboard would: each byte is
+    pushed into the input queue of the app's terminal (TIOCSTI on its pty), which is where
+    the terminal writes what is typed (there is no xdotool here to send X key events)."""
+    import fcntl
+    import termios
+
+    pid = int(xscreen.app_pid_file.read_text().strip())
+    fd = os.open(f"/proc/{pid}/fd/0", os.O_RDWR | os.O_NOCTTY)
+    try:
+        for byte in text.encode():
+            fcntl.ioctl(fd, termios.TIOCSTI, bytes([byte]))
+    except OSError as exc:  # (Linux 6.2+ may turn TIOCSTI off: dev.tty.legacy_tiocsti=0)
+        pytest.skip(f"cannot type into the terminal with TIOCSTI: {exc}")
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.xvfb
+def test_sixel_photo_is_whole_again_after_a_toast(xscreen, tmp_path):
+    """A toast over the zoomed Sixel photo in xterm, then gone: the photo must be whole again
+    (the cells the toast covered are repainted as text, which takes the image's pixels away;
+    unless the image is written again, it stays so until the next photo).
+
+    The toast is a real one: the database is locked by another writer when the rater presses
+    j, so the rating fails after SQLite's busy timeout (5 s) and the app says so in a toast,
+    which Textual takes away 5 s later. Zoomed at 130x40 the photo fills the screen's height,
+    so the toast (bottom right) lies on it, and not on the photo pane's last line."""
+    import sqlite3
+
+    db = _db(tmp_path, _framed(tmp_path))
+    log = tmp_path / "frames.log"
+    xscreen.start(["xterm", "-ti", "vt340", "-geometry", "130x40+0+0", "-e", "sh", "-c",
+                   xscreen.app_command(db, log)])
+    lines = _wait_shown(log)
+    assert any(line.startswith("display sixel") for line in lines), lines
+    (width, _), _db_ = _measure(xscreen)
+    _type_keys(xscreen, "z")
+    deadline = time.monotonic() + 30
+    while True:
+        (zoomed, height), before = _measure(xscreen)
+        if zoomed > width * 1.2:
+            break
+        assert time.monotonic() < deadline, "the photo was not zoomed"
+        time.sleep(0.5)
+    lock = sqlite3.connect(db, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        shown = sum(line.startswith("shown ") for line in _frame_log_lines(log))
+        _type_keys(xscreen, "j")
+        deadline = time.monotonic() + 30
+        while sum(line.startswith("shown ") for line in _frame_log_lines(log)) < shown + 2:
+            assert time.monotonic() < deadline, _frame_log_lines(log)  # j, then back on failure
+            time.sleep(0.2)
+    finally:
+        lock.close()
+    time.sleep(1.0)
+    under = framed_region(xscreen.screenshot())
+    under_db = psnr(under, Image.open(COFFEE)) if under is not None else 0.0
+    time.sleep(7.0)  # the toast goes 5 s after it came
+    (width_after, height_after), after = _measure(xscreen)
+    print(f"fidelity sixel zoomed: before a toast {before:.1f} dB, under it {under_db:.1f} dB, "
+          f"after it {after:.1f} dB ({zoomed}x{height} px)")
+    assert under_db < before - 1.0, (before, under_db)  # the toast did lie on the photo
+    assert (width_after, height_after) == (zoomed, height)
+    assert after >= before - 1.0, (before, after)
+
+
 @pytest.mark.xvfb
 def test_kitty_draws_the_photo_with_kitty_graphics(xscreen, tmp_path):
     """Keys are typed with kitty's remote control (`kitty @ send-text`): zoom, the help screen

@@ -327,3 +327,57 @@ def test_photo_view_places_and_takes_away_kitty_images_through_tmux():
     assert clear_kitty(display, free=True) == ""  # all freed
     assert clear_kitty(Display(graphics="kitty")) == "\x1b_Ga=d,d=a,q=2\x1b\\"
     assert clear_kitty(Display(graphics="sixel")) == ""
+
+
+def test_photo_view_writes_its_sixel_again_when_a_toast_over_it_goes():
+    """A real Textual app with a toast over a Sixel picture: while it is there the Sixel is
+    not written (it would paint over the toast); when it goes, the pane is drawn again with
+    the Sixel (the toast's cells, repainted as text, took its pixels away)."""
+    import asyncio
+
+    from textual.app import App
+    from textual.strip import Strip
+
+    from tuilabel.tui.picture import Picture
+    from tuilabel.tui.widgets import PhotoView
+
+    class Recording(PhotoView):
+        written: list[str] = []
+
+        def _overlay(self) -> str:
+            out = super()._overlay()
+            self.written.append(out)
+            return out
+
+    class One(App):
+        def compose(self):
+            yield Recording()
+
+    sixel = "\x1bPq#0;2;0;0;0#0~~\x1b\\"
+    picture = Picture([Strip.blank(60)] * 20, "sixel", (0, 0), (60, 20), (600, 400), sixel)
+
+    async def scenario():
+        app = One()
+        async with app.run_test(size=(60, 20), notifications=True) as pilot:
+            view = app.query_one(Recording)
+            view.show(picture)
+            await pilot.pause()
+            assert sixel in "".join(view.written) and not view._covered
+            app.notify("a toast over the photo", timeout=0.5)
+            for _ in range(50):
+                await pilot.pause(0.02)
+                if view._covered:
+                    break
+            assert view._covered, "the toast was not seen over the picture"
+            view.written.clear()
+            view.refresh()  # (a redraw while it is there: no Sixel over the toast)
+            await pilot.pause()
+            assert sixel not in "".join(view.written)
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if not view._covered and sixel in "".join(view.written):
+                    break
+            assert not view._covered
+            assert sixel in "".join(view.written), "the Sixel was not written again"
+
+    asyncio.run(scenario())

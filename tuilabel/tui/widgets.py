@@ -15,6 +15,7 @@ from rich.segment import ControlType, Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import Horizontal
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -49,6 +50,15 @@ class PhotoView(Widget):
     pixels were sent ahead, see `send_kitty`) is written, and Textual's next line moves the
     cursor on. Only while this widget's screen is the active one; a Kitty image is taken off
     the screen when another picture or a placeholder replaces it.
+
+    A widget drawn over the picture (a toast, or anything else in front of it on the same
+    screen) would lose against the pixels: a Sixel written after it paints over it, a Kitty
+    image lies above text. So after every layout pass (which any widget that comes or goes
+    causes) the pane asks the compositor whether something in front covers the image: while
+    covered, no Sixel is written and the Kitty image is taken off; when the cover goes, the
+    whole pane is drawn again, the image with it. Otherwise the cells the cover left would be
+    repainted as text and the picture would keep a hole (xterm: the whole Sixel gone) until the
+    next photo.
     """
 
     class Resized(Message):
@@ -66,6 +76,7 @@ class PhotoView(Widget):
         self.shown: tuple[int, tuple[int, int]] | None = None
         self._placed_kitty = 0  # the Kitty image this widget last put on screen
         self._placed_tmux = False  # ... through tmux's passthrough
+        self._covered = False  # something in front covers the pixel picture
 
     def show(self, content: Picture | list[Strip],
              key: tuple[int, tuple[int, int]] | None = None) -> None:
@@ -75,6 +86,7 @@ class PhotoView(Widget):
         else:
             self.picture, self._strips = None, content
         self.shown = key
+        self._covered = self._picture_covered()
         self.refresh()
 
     @property
@@ -84,6 +96,48 @@ class PhotoView(Widget):
 
     def on_resize(self) -> None:
         self.post_message(self.Resized())
+
+    def on_mount(self) -> None:
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._layout_refreshed)
+
+    def _layout_refreshed(self, _screen) -> None:
+        """After a layout pass: draw the image again when what covered it has gone; take a
+        Kitty image off (written at once: the line that would carry it may be covered)."""
+        covered = self._picture_covered()
+        if covered == self._covered:
+            return
+        self._covered = covered
+        if not covered:
+            self.refresh()
+        elif self._placed_kitty:
+            hide = kitty_hide(self._placed_kitty)
+            write = getattr(self.app, "write_terminal", None)
+            if write is not None:
+                write(tmux_wrap(hide) if self._placed_tmux else hide)
+                self._placed_kitty = 0
+
+    def _picture_covered(self) -> bool:
+        """Whether a widget in front of this one (on its screen) overlaps its pixel picture.
+
+        Reads the compositor's visible widgets, front-most first (Textual's private
+        `Compositor.visible_widgets`; the region it gives is clipped to what shows). Widgets
+        with `visibility: hidden` (Textual's toast rack and holders) are not in it. False for
+        half-block pictures, and when the compositor cannot be read."""
+        picture = self.picture
+        if picture is None or picture.graphics == "halfblock" or not self.is_mounted:
+            return False
+        try:
+            widgets = self.screen._compositor.visible_widgets
+        except Exception:  # noqa: BLE001 - not on a screen, or Textual changed
+            return False
+        x, y = self.region.x + picture.at[0], self.region.y + picture.at[1]
+        image = Region(x, y, *picture.cells)
+        for widget, (region, clip) in widgets.items():
+            if widget is self:
+                return False
+            if region.intersection(clip).overlaps(image):
+                return True
+        return False
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -106,6 +160,7 @@ class PhotoView(Widget):
             active = self.screen.is_active
         except Exception:  # noqa: BLE001 - not on a screen (yet)
             active = False
+        active = active and not self._covered
         out = ""
         kitty = picture.kitty_id if picture is not None and picture.graphics == "kitty" else 0
         if self._placed_kitty and (self._placed_kitty != kitty or not active):
