@@ -17,6 +17,7 @@ Xvfb, terminal and tuilabel process started here is killed at the end.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -435,3 +436,101 @@ def test_tmux_without_passthrough_in_kitty_draws_half_blocks_and_says_how(xscree
     hint = next(line for line in screen.splitlines() if "allow-passthrough" in line)
     assert "tmux set -g allow-passthrough on" in hint, hint
     print(f"hint: {hint.strip()}")
+
+
+@pytest.mark.parametrize("through_tmux", [False, True], ids=["plain", "tmux"])
+def test_kitty_pixels_reach_the_terminal_once_per_image(tmp_path, request, through_tmux):
+    """`tuilabel score` with Kitty graphics (TUILABEL_GRAPHICS=kitty) on a pseudo-terminal
+    (130x50 cells of 9x20 pixels in TIOCSWINSZ, as kitty fills it in), everything written to
+    it read as a terminal would: start, a resize (a full repaint, and photos rendered again at
+    the new size), the next photo (j), quit. `tmux`: the app runs in tmux (allow-passthrough
+    on) attached to that pseudo-terminal; tmux hands the wrapped commands on unwrapped. Each
+    image's pixels (`a=t`, about 1 MB of base64 for the first photo) must reach the terminal
+    once; placements (`a=p`) are small and may repeat with repaints."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+    import threading
+    from collections import Counter
+
+    db = _db(tmp_path, COFFEE)
+    log = tmp_path / "frames.log"
+    master, slave = pty.openpty()
+
+    def winsize(cols: int, rows: int) -> None:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, cols * 9,
+                                                           rows * 20))
+
+    winsize(130, 50)
+    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR", "COLUMNS",
+                                                            "LINES")}
+    env.update(PYTHONPATH=str(REPO), TERM="xterm-kitty", COLORTERM="truecolor",
+               TUILABEL_GRAPHICS="kitty", TUILABEL_FRAME_LOG=str(log),
+               TUILABEL_CACHE=str(tmp_path / "cache"))
+    argv = [sys.executable, "-m", "tuilabel", "score", "--db", db, "--rater", "pk", "--order",
+            "oldest"]
+    if through_tmux:
+        if shutil.which("tmux") is None and not os.environ.get("CI"):
+            pytest.skip("tmux is not installed")
+        tmux = request.getfixturevalue("tmux")
+        conf = tmp_path / "tmux.conf"
+        conf.write_text("set -g allow-passthrough on\n", encoding="utf-8")
+        inner = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()
+                         if k.startswith("TUILABEL_") or k in ("PYTHONPATH", "COLORTERM"))
+        argv = ["tmux", "-L", tmux.socket, "-f", str(conf), "new-session", "-s", "score",
+                f"cd {shlex.quote(str(REPO))} && exec env {inner} {shlex.join(argv)}"]
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO,
+                            start_new_session=True)
+    seen = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:  # EIO: the app closed the terminal
+                return
+            if not data:
+                return
+            seen.extend(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def shown() -> int:
+        return sum(line.startswith("shown ") for line in _frame_log_lines(log))
+
+    def wait_shown(n: int) -> None:
+        deadline = time.monotonic() + 60
+        while shown() < n:
+            assert proc.poll() is None and time.monotonic() < deadline, _frame_log_lines(log)
+            time.sleep(0.1)
+
+    try:
+        wait_shown(1)
+        time.sleep(1.5)  # start-up's repaints
+        winsize(120, 45)
+        os.kill(proc.pid, signal.SIGWINCH)
+        wait_shown(2)
+        time.sleep(1.0)
+        os.write(master, b"j")
+        wait_shown(3)
+        time.sleep(1.0)
+        os.write(master, b"q")
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            with_suppress(os.killpg, proc.pid, signal.SIGKILL)
+            with_suppress(proc.wait, 10)
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    sent = Counter(re.findall(rb"\x1b_Ga=t,i=(\d+),", bytes(seen)))
+    placed = Counter(re.findall(rb"\x1b_Ga=p,i=(\d+),", bytes(seen)))
+    where = " through tmux" if through_tmux else ""
+    print(f"kitty on a pty{where}: {len(seen):,} bytes written; transmissions per image "
+          f"{sorted(sent.values())}; placements per image {sorted(placed.values())}")
+    assert len(sent) >= 3, sent  # the first photo, again at the new size, the next photo
+    assert set(sent.values()) == {1}, sent
+    assert set(placed) <= set(sent), (placed, sent)

@@ -316,7 +316,8 @@ def test_photo_view_places_and_takes_away_kitty_images_through_tmux():
     row, col = 3 + pic.at[1], 50 + pic.at[0]
     place = tmux_wrap(f"\x1b7\x1b[{row + 1};{col + 1}H"
                       f"\x1b_Ga=p,i={pic.kitty_id},p=1,C=1,q=2\x1b\\\x1b8")
-    # sent with the placement here (the score app sends it ahead, when it is rendered)
+    # sent with the placement here, in an app without `write_terminal` (the score app sends
+    # it ahead, out of band, when it is rendered or first shown)
     assert first == pic.payload + place
     assert second.startswith(tmux_wrap(f"\x1b_Ga=d,d=i,i={pic.kitty_id},q=2\x1b\\"))
     assert place not in second and "\x1b\x1b_Ga=p," in second

@@ -47,9 +47,9 @@ class PhotoView(Widget):
     Pixel pictures (Sixel, Kitty graphics) are written with the box's last line, after the
     blank cells above have been drawn, so that Textual's own output does not paint over them:
     the cursor goes to the picture's top-left cell, the Sixel (or the Kitty placement; its
-    pixels were sent ahead, see `send_kitty`) is written, and Textual's next line moves the
-    cursor on. Only while this widget's screen is the active one; a Kitty image is taken off
-    the screen when another picture or a placeholder replaces it.
+    pixels were sent ahead, out of band: `send_kitty`, `_transmit`) is written, and Textual's
+    next line moves the cursor on. Only while this widget's screen is the active one; a Kitty
+    image is taken off the screen when another picture or a placeholder replaces it.
 
     A widget drawn over the picture (a toast, or anything else in front of it on the same
     screen) would lose against the pixels: a Sixel written after it paints over it, a Kitty
@@ -178,14 +178,27 @@ class PhotoView(Widget):
         if picture.tmux is not None:  # (kitty only)
             top, left = picture.tmux.current_origin()
             self._placed_kitty = picture.kitty_id
-            return out + send_kitty(picture) + tmux_wrap(
+            return out + self._transmit(picture) + tmux_wrap(
                 kitty_place_at(picture.kitty_id, top + y, left + x))
         out += f"\x1b7\x1b[{y + 1};{x + 1}H"
         if picture.graphics == "sixel":
             return out + picture.payload + "\x1b8"
-        out += send_kitty(picture) + kitty_place(picture.kitty_id) + "\x1b8"
+        out += self._transmit(picture) + kitty_place(picture.kitty_id) + "\x1b8"
         self._placed_kitty = picture.kitty_id
         return out
+
+    def _transmit(self, picture: Picture) -> str:
+        """Send a Kitty picture's pixels (`send_kitty`: once per image) out of band, straight
+        to the terminal ahead of the frame being drawn (the app's `write_terminal`), and
+        return "": a transmission in the line would stay in Textual's cache of that line and
+        go out again (about 1 MB) with every repaint of it. Returned, to go with the line,
+        only in an app that has no `write_terminal` (tests of the widget alone)."""
+        data = send_kitty(picture)
+        write = getattr(self.app, "write_terminal", None)
+        if not data or write is None:
+            return data
+        write(data)
+        return ""
 
 
 #: A zero-width control segment: Textual and Rich count it as no cells.
