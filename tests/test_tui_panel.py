@@ -174,3 +174,52 @@ def test_help_scrolls_on_a_short_screen(sqlite_url, tmp_path):
         run(scenario())
     finally:
         store.close()
+
+
+def test_buttons_give_way_on_a_short_screen(tmp_path):
+    """At 80x24 with long class names the side panel's text takes its whole height: the mouse
+    buttons (every verdict has its key) are left out rather than pushed below the screen,
+    and everything in the panel lies inside it. On a taller screen they are there, and
+    clicking one rates; after zoom and back they are as before."""
+    from tuilabel.tui.widgets import RateButtons
+
+    def inside(app) -> list[str]:
+        """The side panel's shown parts that lie outside it (none expected)."""
+        side = app.query_one("#side")
+        return [f"{type(w).__name__} {w.region}" for w in side.children
+                if w.display and not side.region.contains_region(w.region)]
+
+    rated: list[int] = []
+    for size, shown in (((80, 24), False), ((80, 40), True)):
+        folder = tmp_path / f"{size[0]}x{size[1]}"
+        url = str(folder / "t.db")
+        fill_store(url, folder / "photos", n=3, labels=LONG)
+        store, app = build(url)
+
+        async def scenario(app=app, size=size, shown=shown):
+            async with app.run_test(size=size) as pilot:
+                await settle(pilot, app)
+                buttons = app.query_one(RateButtons)
+                await until(pilot, lambda: buttons.display == shown, what="the buttons")
+                side = app.query_one("#side")
+                await until(pilot, lambda: side.virtual_size.height <= side.size.height,
+                            what="the side panel's text to fit in it")
+                assert inside(app) == [], (size, inside(app))
+                assert "j top-1 · k top-5 · l none" in side_text(app), "\n".join(side_text(app))
+                await pilot.press("z")
+                await pilot.pause()
+                await pilot.press("z")
+                await until(pilot, lambda: buttons.display == shown, what="the buttons back")
+                if shown:
+                    first = app.session.current.id
+                    assert await pilot.click("#rate-top1")
+                    await settle(pilot, app)
+                    await saved(pilot, app)
+                    rated.append(first)
+
+        try:
+            run(scenario())
+        finally:
+            store.close()
+        if shown:
+            assert ratings(url) == {rated[-1]: "top1"}

@@ -111,7 +111,8 @@ class ScoreApp(App[None]):
     #photo-column {{ width: 1fr; height: 1fr; }}
     #note {{ height: 1; padding: 0 1; display: none; }}
     #note.-shown {{ display: block; }}
-    #side {{ width: {MIN_COLUMNS}; height: 1fr; padding: 0 1; border-left: solid $primary; }}
+    #side {{ width: {MIN_COLUMNS}; height: 1fr; padding: 0 1; border-left: solid $primary;
+             overflow-y: auto; scrollbar-size-vertical: 0; }}
     #info {{ height: auto; max-height: 18; }}
     #progress {{ height: auto; max-height: 5; margin-top: 1; }}
     #status {{ height: auto; max-height: 3; margin-top: 1; }}
@@ -261,6 +262,7 @@ class ScoreApp(App[None]):
             self.post_message(StoreRetrying(note))
 
         self.store.store.on_retry = on_retry
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._fit_buttons)
         self.preloader.start(self)
         self.set_interval(max(1.0, self.claim_seconds / 3), self.renew_claims)
         self.status.say("Finding photos to rate…", "dim")
@@ -276,6 +278,25 @@ class ScoreApp(App[None]):
         if self.session.current is not None or not self.session.more_available:
             self._warm_started()  # drawn in the very first frame
         self.claim_more()
+
+    def _fit_buttons(self, _screen=None) -> None:
+        """After a layout pass: show the verdict buttons (mouse only; every verdict has its
+        key) only where the side panel has room for them under its text, so that on a short
+        screen (80x24 with long class names) they do not push the panel's text out of view.
+        What is still too tall for the panel scrolls with the mouse wheel (`#side`
+        overflow-y: auto, without a scroll bar, which would narrow the text by a column)."""
+        side = self.query_one("#side")
+        if not side.display or not side.size.height:
+            return  # (zoomed: the panel is hidden)
+        buttons = self.query_one(RateButtons)
+        used = 0
+        for widget in side.children:
+            if widget is not buttons and widget.display:
+                used += widget.outer_size.height + widget.styles.margin.top
+        need = buttons.styles.margin.top + max(1, buttons.outer_size.height)
+        fits = used + need <= side.size.height
+        if fits != buttons.display:
+            buttons.display = fits
 
     def say_keys_hint(self) -> None:
         """The verdict, zoom and help keys in force, in the status line (broken into lines
