@@ -76,6 +76,17 @@ def test_core_modules_import_no_heavy_packages(module):
         assert "typer" not in mods
 
 
+def test_opening_a_store_does_not_import_pandas(tmp_path):
+    # sqlite_utils would import pandas (installed with tuilabel[ray]) on every command that
+    # opens a store; tuilabel keeps it out, and pandas still imports afterwards.
+    pytest.importorskip("pandas")
+    db = tmp_path / "t.db"
+    mods = _modules_after(f"from tuilabel.store import open_store\nopen_store({str(db)!r}).close()")
+    assert "sqlite_utils" in mods and "pandas" not in mods
+    mods = _modules_after("import tuilabel.store.sqlite\nimport pandas")
+    assert "pandas" in mods
+
+
 def test_python_dash_m_and_version_of_errors():
     r = run_cli("--help")
     assert r.returncode == 0 and "Usage: tuilabel" in r.stdout

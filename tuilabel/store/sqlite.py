@@ -9,16 +9,40 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import urllib.parse
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from tuilabel.errors import StoreError
 from tuilabel.store.sql import SQLStore
+
+
+def _import_sqlite_utils() -> Any:
+    """The sqlite_utils module, imported without pandas.
+
+    Why: sqlite_utils imports pandas whenever it is installed (`tuilabel[ray]` brings it in,
+    for Ray Data) only to store `pandas.Timestamp` values as TEXT, which tuilabel never
+    stores; that import cost about 0.4 s on every command that opens a store, `score`'s
+    start-up among them. While sqlite_utils loads, `sys.modules["pandas"] = None` makes its
+    `import pandas` fail as if pandas were absent (the import system's documented
+    behaviour); afterwards pandas imports normally for whoever needs it."""
+    if "sqlite_utils" in sys.modules or "pandas" in sys.modules:
+        import sqlite_utils
+
+        return sqlite_utils
+    sys.modules["pandas"] = None  # type: ignore[assignment]
+    try:
+        import sqlite_utils
+    finally:
+        if sys.modules.get("pandas", False) is None:
+            del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 BUSY_SECONDS = 5.0
 
