@@ -77,6 +77,39 @@ def tagged_processes(tag: str) -> list[tuple[int, str]]:
     return found
 
 
+def orphaned_ray_processes(since: float) -> list[tuple[int, str]]:
+    """(pid, command line) of the live `ray::…` processes started after `since` (seconds
+    since boot) whose parent is PID 1: Ray's workers and agents left by a driver that is gone.
+
+    Why apart from tagged_processes: Ray renames its Python processes (setproctitle), which
+    blanks what /proc/PID/environ shows, so they carry no readable tag. Ray processes of a
+    cluster that a module-scoped fixture started earlier are older than `since`, and the
+    workers a live raylet starts are its children, so neither is counted."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        # fields[0] is the state (field 3 of stat), so ppid is [1] and starttime [19]
+        if fields[0] == b"Z" or fields[1] != b"1" or not cmdline.startswith("ray::"):
+            continue
+        if int(fields[19]) / tick >= since:
+            found.append((int(entry), cmdline))
+    return found
+
+
+def _seconds_since_boot() -> float:
+    with open("/proc/uptime") as fh:
+        return float(fh.read().split()[0])
+
+
 @pytest.fixture(autouse=True)
 def no_process_outlives_its_test() -> Iterator[None]:
     """Fail the test when a process it started is still running PROCESS_GRACE_SECONDS after
@@ -86,12 +119,14 @@ def no_process_outlives_its_test() -> Iterator[None]:
     leftovers are killed (by pid) before the failure is reported, so that one leak does not
     load the rest of the run. Processes meant to live longer belong to a session- or
     module-scoped fixture: those are set up before this fixture tags the environment.
-    Without /proc (not Linux) nothing is checked.
+    Ray's renamed processes carry no readable tag: `ray::` processes left to PID 1 during
+    the test count too (orphaned_ray_processes). Without /proc (not Linux) nothing is checked.
     """
     if not os.path.isdir("/proc/self"):
         yield
         return
     tag = uuid.uuid4().hex
+    since = _seconds_since_boot() - 1.0  # (starttime has clock-tick resolution)
     previous = os.environ.get(PROCESS_TAG_ENV)
     os.environ[PROCESS_TAG_ENV] = tag
     try:
@@ -101,8 +136,12 @@ def no_process_outlives_its_test() -> Iterator[None]:
             os.environ.pop(PROCESS_TAG_ENV, None)
         else:
             os.environ[PROCESS_TAG_ENV] = previous
+
+    def leftovers() -> list[tuple[int, str]]:
+        return tagged_processes(tag) + orphaned_ray_processes(since)
+
     deadline = time.monotonic() + PROCESS_GRACE_SECONDS
-    while (left := tagged_processes(tag)) and time.monotonic() < deadline:
+    while (left := leftovers()) and time.monotonic() < deadline:
         time.sleep(0.1)
     if left:
         _end_processes([pid for pid, _ in left])

@@ -72,3 +72,24 @@ def test_the_reaper_ends_the_killed_drivers_ray_processes_and_nothing_else(tmp_p
         for pid in pids.values():
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_the_leak_check_sees_an_orphaned_ray_process():
+    # Ray's renamed processes show no environment, so conftest's leak check also looks for
+    # `ray::` processes that a test left to PID 1: one made here (a double fork; `exec -a`
+    # sets its name) is found, and one older than the test is not.
+    from conftest import _seconds_since_boot, orphaned_ray_processes
+
+    since = _seconds_since_boot() - 1.0
+    subprocess.run(["bash", "-c", "(exec -a ray::LeakCheck sleep 30 &)"], check=True)
+    deadline = time.monotonic() + 5
+    while not (found := [p for p, cmd in orphaned_ray_processes(since)
+                         if cmd.startswith("ray::LeakCheck")]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert len(found) == 1
+        assert not [p for p, _ in orphaned_ray_processes(_seconds_since_boot() + 5)
+                    if p == found[0]]
+    finally:
+        for pid in found:
+            os.kill(pid, signal.SIGKILL)
