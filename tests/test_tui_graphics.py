@@ -382,3 +382,47 @@ def test_photo_view_writes_its_sixel_again_when_a_toast_over_it_goes():
             assert sixel in "".join(view.written), "the Sixel was not written again"
 
     asyncio.run(scenario())
+
+
+def test_a_rating_key_over_a_covered_photo_takes_the_message_away_not_the_rating(tmp_path):
+    """A toast over a Sixel photo hides it (the picture is not drawn while covered): j then
+    stores nothing and clears the messages; once the photo is drawn again, j rates it."""
+    from test_tui_support import fill_store, ratings, saved, settle, until
+
+    from tuilabel.images import Fetcher
+    from tuilabel.tui.factory import make_score_app, open_store_thread
+    from tuilabel.tui.graphics import Display
+
+    db = str(tmp_path / "t.db")
+    fill_store(db, tmp_path / "photos", n=3)
+    store = open_store_thread(db)
+    app = make_score_app(store, rater="alice", order="oldest", fetcher=Fetcher(cache_dir=None),
+                         display=Display(graphics="sixel", cell_px=(10, 20)), roc=None,
+                         freeze_gc=False)
+
+    async def scenario():
+        async with app.run_test(size=(100, 30), notifications=True) as pilot:
+            await settle(pilot, app)
+            await pilot.press("z")  # the photo on the whole screen: under any toast
+            await until(pilot, lambda: app.photo.picture is not None
+                        and app.photo.picture.graphics == "sixel", what="the Sixel photo")
+            first = app.session.current.id
+            await until(pilot, lambda: app._rateable == first, what="the photo drawn")
+            app.notify("a message over the photo\n" * 4, timeout=30)
+            await until(pilot, lambda: app.photo.covered, what="the toast over the photo")
+            await pilot.press("j")
+            await pilot.pause(0.2)
+            assert ratings(db) == {} and not app.session.history
+            assert "covered the photo" in str(app.status.content)
+            await until(pilot, lambda: not app.photo.covered, what="the toast to go")
+            await pilot.press("j")
+            await until(pilot, lambda: len(app.session.history) == 1, what="the rating")
+            await saved(pilot, app)
+            assert ratings(db) == {first: "top1"}
+
+    try:
+        import asyncio
+
+        asyncio.run(scenario())
+    finally:
+        store.close()

@@ -539,6 +539,14 @@ class ScoreApp(App[None]):
                 self.status.say(f"not stored: {keys.judging()} wait until the photo is "
                                 f"drawn ({keys.shown('skip')} = skip)", "yellow")
             return
+        if verdict in NEEDS_PHOTO and self.photo.covered:
+            # A message over a Sixel or Kitty photo hides it (it is not drawn while covered):
+            # the key takes the messages away, and the photo is drawn again to be judged.
+            self.bell()
+            self.clear_notifications()
+            self.status.say(f"not stored: a message covered the photo; it is back, press "
+                            f"{self.settings.keys.shown(verdict)} again", "yellow")
+            return
         if self.session.back:
             self._rerate(verdict)
             return

@@ -97,6 +97,12 @@ class PhotoView(Widget):
     def on_resize(self) -> None:
         self.post_message(self.Resized())
 
+    @property
+    def covered(self) -> bool:
+        """Whether something in front (a toast) covers the pixel picture, which is then not
+        drawn (see the class docstring): the rater cannot see the photo."""
+        return self._covered
+
     def on_mount(self) -> None:
         self.screen.screen_layout_refresh_signal.subscribe(self, self._layout_refreshed)
 
