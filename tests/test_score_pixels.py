@@ -237,6 +237,46 @@ def test_sixel_photo_is_whole_again_after_a_toast(xscreen, tmp_path):
     assert after >= before - 1.0, (before, after)
 
 
+def _measured_until(xscreen: XScreen, condition, what: str, screen=None):
+    """Screenshots every second until `condition(the framed photo or None)` holds (60 s at
+    most); returns that photo. `screen`: text to show if it never does."""
+    deadline = time.monotonic() + 60
+    while True:
+        shown = framed_region(xscreen.screenshot())
+        if condition(shown):
+            return shown
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}"
+                                 + (f"; screen:\n{screen()}" if screen else ""))
+        time.sleep(1.0)
+
+
+def _zoom_help_next(xscreen: XScreen, keys, width: int, log: Path, name: str, *,
+                    escape: str, screen=None) -> None:
+    """Zoom (the photo grows), the help screen (the image, which lies above the text, must
+    go), back (it returns), unzoom and `j`: the next photo (the same file) is drawn `width`
+    pixels wide again and faithfully, and the frame log has shown two photos."""
+    keys("z")
+    zoomed = _measured_until(xscreen, lambda s: s is not None and s.shape[1] > width * 1.2,
+                             "zoom", screen)
+    print(f"fidelity {name}, zoomed: {zoomed.shape[1]}x{zoomed.shape[0]} px")
+    keys("?")
+    _measured_until(xscreen, lambda s: s is None, "the image to leave with the help screen",
+                    screen)
+    keys(escape)
+    _measured_until(xscreen, lambda s: s is not None and s.shape[1] > width * 1.2,
+                    "the photo back", screen)
+    keys("z")
+    keys("j")  # the next photo (the same file again) is drawn in its place
+    shown = _measured_until(xscreen, lambda s: s is not None and abs(s.shape[1] - width) <= 3,
+                            "the next photo", screen)
+    assert psnr(shown, Image.open(COFFEE)) >= 28.0
+    deadline = time.monotonic() + 30
+    while sum(line.startswith("shown ") for line in _frame_log_lines(log)) < 2:
+        assert time.monotonic() < deadline, _frame_log_lines(log)
+        time.sleep(0.2)
+
+
 @pytest.mark.xvfb
 def test_kitty_draws_the_photo_with_kitty_graphics(xscreen, tmp_path):
     """Keys are typed with kitty's remote control (`kitty @ send-text`): zoom, the help screen
@@ -259,32 +299,7 @@ def test_kitty_draws_the_photo_with_kitty_graphics(xscreen, tmp_path):
         subprocess.run(["kitty", "@", "--to", sock, "send-text", text], env=xscreen.env(),
                        check=True, timeout=30, capture_output=True)
 
-    def measured_until(condition, what: str):
-        deadline = time.monotonic() + 60
-        while True:
-            shown = framed_region(xscreen.screenshot())
-            if condition(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(1.0)
-
-    keys("z")
-    zoomed = measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "zoom")
-    print(f"fidelity kitty zoomed: {zoomed.shape[1]}x{zoomed.shape[0]} px")
-    keys("?")  # help: the photo must not show through
-    measured_until(lambda s: s is None, "the image to leave with the help screen")
-    keys("\x1b")
-    measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "the photo back")
-    keys("z")
-    keys("j")  # the next photo (the same file again) is drawn in its place
-    shown = measured_until(lambda s: s is not None and abs(s.shape[1] - width) <= 3,
-                           "the next photo")
-    assert psnr(shown, Image.open(COFFEE)) >= 28.0
-    deadline = time.monotonic() + 30
-    while sum(line.startswith("shown ") for line in _frame_log_lines(log)) < 2:
-        assert time.monotonic() < deadline, _frame_log_lines(log)
-        time.sleep(0.2)
+    _zoom_help_next(xscreen, keys, width, log, "kitty", escape="\x1b")
 
 
 @pytest.fixture
@@ -390,36 +405,14 @@ def test_kitty_graphics_through_tmux_passthrough(xscreen, tmux, tmp_path):
     assert width >= 300, (width, height)
     assert db_ >= 28.0, db_
 
-    def measured_until(condition, what: str):
-        deadline = time.monotonic() + 60
-        while True:
-            shown = framed_region(xscreen.screenshot())
-            if condition(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; screen:\n"
-                                     + tmux("capture-pane", "-p", "-t", "score"))
-            time.sleep(1.0)
-
     def keys(key: str) -> None:
         tmux("send-keys", "-t", "score", key)
 
-    keys("z")
-    zoomed = measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "zoom")
-    print(f"fidelity kitty through tmux, zoomed: {zoomed.shape[1]}x{zoomed.shape[0]} px")
-    keys("?")
-    measured_until(lambda s: s is None, "the image to leave with the help screen")
-    keys("Escape")
-    measured_until(lambda s: s is not None and s.shape[1] > width * 1.2, "the photo back")
-    keys("z")
-    keys("j")  # the next photo (the same file again) is drawn in its place
-    shown = measured_until(lambda s: s is not None and abs(s.shape[1] - width) <= 3,
-                           "the next photo")
-    assert psnr(shown, Image.open(COFFEE)) >= 28.0
-    deadline = time.monotonic() + 30
-    while sum(line.startswith("shown ") for line in _frame_log_lines(log)) < 2:
-        assert time.monotonic() < deadline, _frame_log_lines(log)
-        time.sleep(0.2)
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", "score")
+
+    _zoom_help_next(xscreen, keys, width, log, "kitty through tmux", escape="Escape",
+                    screen=screen)
     keys("q")
     tmux_screen = ""
     deadline = time.monotonic() + 30
@@ -429,7 +422,7 @@ def test_kitty_graphics_through_tmux_passthrough(xscreen, tmux, tmp_path):
         # With the history (-S -): tmux's "Pane is dead" line (remain-on-exit) can scroll
         # the summary's first line off the visible pane.
         tmux_screen = tmux("capture-pane", "-p", "-S", "-", "-t", "score")
-    measured_until(lambda s: s is None, "the image to go when the app ends")
+    _measured_until(xscreen, lambda s: s is None, "the image to go when the app ends", screen)
 
 
 @pytest.mark.xvfb
