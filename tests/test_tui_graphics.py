@@ -271,24 +271,14 @@ def test_kitty_pictures_through_tmux_wrap_each_chunk():
     assert plain.tmux is None and "tmux" not in plain.payload
 
 
-def test_photo_view_places_and_takes_away_kitty_images_through_tmux():
-    """A real Textual app: the placement goes to the pane's origin plus the picture's cell,
-    wrapped; replacing the picture takes the old image away, wrapped; `clear_kitty` names
-    each image sent (the outer screen is shared with other panes)."""
-    import asyncio
-
-    from PIL import Image
+def _recording_photo_app():
+    """(an App class holding one PhotoView, that PhotoView's class): the view records what it
+    writes with its last line (Sixel, Kitty commands), frame after frame, in `written`."""
     from textual.app import App
 
-    from tuilabel.tui.picture import render_picture
-    from tuilabel.tui.widgets import PhotoView, clear_kitty, send_kitty
-
-    pane = TmuxPane(True, (3, 50), "xterm-kitty")  # size None: the origin is not asked again
-    display = Display(graphics="kitty", cell_px=(9, 20), passthrough=pane, tmux=True)
+    from tuilabel.tui.widgets import PhotoView
 
     class Recording(PhotoView):
-        """What the photo pane writes with its last line, frame after frame."""
-
         written: list[str] = []
 
         def _overlay(self) -> str:
@@ -299,6 +289,25 @@ def test_photo_view_places_and_takes_away_kitty_images_through_tmux():
     class One(App):
         def compose(self):
             yield Recording()
+
+    return One, Recording
+
+
+def test_photo_view_places_and_takes_away_kitty_images_through_tmux():
+    """A real Textual app: the placement goes to the pane's origin plus the picture's cell,
+    wrapped; replacing the picture takes the old image away, wrapped; `clear_kitty` names
+    each image sent (the outer screen is shared with other panes)."""
+    import asyncio
+
+    from PIL import Image
+
+    from tuilabel.tui.picture import render_picture
+    from tuilabel.tui.widgets import clear_kitty, send_kitty
+
+    pane = TmuxPane(True, (3, 50), "xterm-kitty")  # size None: the origin is not asked again
+    display = Display(graphics="kitty", cell_px=(9, 20), passthrough=pane, tmux=True)
+
+    One, Recording = _recording_photo_app()
 
     async def scenario():
         async with One().run_test(size=(60, 20)) as pilot:
@@ -336,23 +345,11 @@ def test_photo_view_writes_its_sixel_again_when_a_toast_over_it_goes():
     the Sixel (the toast's cells, repainted as text, took its pixels away)."""
     import asyncio
 
-    from textual.app import App
     from textual.strip import Strip
 
     from tuilabel.tui.picture import Picture
-    from tuilabel.tui.widgets import PhotoView
 
-    class Recording(PhotoView):
-        written: list[str] = []
-
-        def _overlay(self) -> str:
-            out = super()._overlay()
-            self.written.append(out)
-            return out
-
-    class One(App):
-        def compose(self):
-            yield Recording()
+    One, Recording = _recording_photo_app()
 
     sixel = "\x1bPq#0;2;0;0;0#0~~\x1b\\"
     picture = Picture([Strip.blank(60)] * 20, "sixel", (0, 0), (60, 20), (600, 400), sixel)
