@@ -429,9 +429,7 @@ class LocalEngine:
                 if failed and (len(failed) >= batch_size or (last and running is None)):
                     yield failed
                     failed = []
-                if (last or stop.is_set()) and running is None and not ready_jobs:
-                    break
-                if stop.is_set() and running is None:
+                if running is None and (stop.is_set() or (last and not ready_jobs)):
                     break
                 waiting = in_flight | ({running} if running is not None else set())
                 if not waiting:
