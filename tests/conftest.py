@@ -85,23 +85,20 @@ def orphaned_ray_processes(since: float) -> list[tuple[int, str]]:
     blanks what /proc/PID/environ shows, so they carry no readable tag. Ray processes of a
     cluster that a module-scoped fixture started earlier are older than `since`, and the
     workers a live raylet starts are its children, so neither is counted."""
+    from tuilabel.ray_reaper import processes  # (standard library only)
+
     tick = os.sysconf("SC_CLK_TCK")
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for pid, (parent, started) in processes().items():
+        if parent != 1 or started / tick < since:
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
+        except OSError:  # gone meanwhile
             continue
-        # fields[0] is the state (field 3 of stat), so ppid is [1] and starttime [19]
-        if fields[0] == b"Z" or fields[1] != b"1" or not cmdline.startswith("ray::"):
-            continue
-        if int(fields[19]) / tick >= since:
-            found.append((int(entry), cmdline))
+        if cmdline.startswith("ray::"):
+            found.append((pid, cmdline))
     return found
 
 
@@ -158,11 +155,12 @@ def _end_processes(pids: list[int]) -> None:
                 os.kill(pid, sig)
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") and
-                                                  _is_running(p) for p in pids):
+                                                  is_running(p) for p in pids):
             time.sleep(0.1)
 
 
-def _is_running(pid: int) -> bool:
+def is_running(pid: int) -> bool:
+    """Whether `pid` is a live process (not gone, not a zombie)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"

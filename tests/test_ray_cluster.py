@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, is_running
 from httpserver import HTTPTestServer, Response, unused_port
 from labelkit import CLASSES, photo_bytes, tiny_model_path
 
@@ -131,19 +131,11 @@ def _wait_until_gone(folder: str, seen: dict[int, str], within: float
     passed; returns the time taken and what is left (pid -> command line)."""
     start = time.monotonic()
     while True:
-        left = {pid: cmd for pid, cmd in seen.items() if _running(pid)}
+        left = {pid: cmd for pid, cmd in seen.items() if is_running(pid)}
         left.update(processes_using(folder))
         if not left or time.monotonic() - start > within:
             return time.monotonic() - start, left
         time.sleep(0.1)
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
 
 
 def test_a_driver_killed_with_sigkill_takes_its_local_ray_with_it(tmp_path):

@@ -15,19 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, is_running
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="the reaper reads /proc")
 
 REAPER = REPO / "tuilabel" / "ray_reaper.py"
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
 
 
 def test_the_reaper_ends_the_killed_drivers_ray_processes_and_nothing_else(tmp_path: Path):
@@ -57,20 +49,20 @@ def test_the_reaper_ends_the_killed_drivers_ray_processes_and_nothing_else(tmp_p
     try:
         pids = json.loads(driver.stdout.readline())
         time.sleep(1.5)  # the reaper looks every 0.5 s
-        assert all(_running(pid) for pid in pids.values()), pids
+        assert all(is_running(pid) for pid in pids.values()), pids
         driver.kill()
         driver.wait(10)
         killed_at = time.monotonic()
-        while time.monotonic() - killed_at < 5 and _running(pids["reaper"]):
+        while time.monotonic() - killed_at < 5 and is_running(pids["reaper"]):
             time.sleep(0.05)
-        assert not _running(pids["reaper"]), "the reaper did not finish"
+        assert not is_running(pids["reaper"]), "the reaper did not finish"
         assert time.monotonic() - killed_at < 1.0
-        assert not _running(pids["raylet"]) and not _running(pids["worker"])
-        assert _running(pids["other"]), "the reaper ended a process that is not Ray's"
+        assert not is_running(pids["raylet"]) and not is_running(pids["worker"])
+        assert is_running(pids["other"]), "the reaper ended a process that is not Ray's"
     finally:
         driver.kill()
         for pid in pids.values():
-            if _running(pid):
+            if is_running(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
